@@ -10,9 +10,9 @@ class MLCoreError(Exception):
 
     Examples
     --------
-    >>> err = InputError("errors.file_empty", name="a.csv")
-    >>> err.key, err.params["name"]
-    ('errors.file_empty', 'a.csv')
+    >>> err = InputError("errors.upload_too_large", limit_mb=5)
+    >>> err.key, err.params["limit_mb"]
+    ('errors.upload_too_large', 5)
     """
 
     def __init__(self, key: str, **params: Any) -> None:

@@ -1,0 +1,3 @@
+from mlcore.cli import main
+
+main()

@@ -1,0 +1,230 @@
+"""The ``mlcore`` command line: database, demo project, dataset imports and jobs."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mlcore.errors import MLCoreError
+from mlcore.i18n import translate
+
+app = typer.Typer(help="Ciclo's command line (mlcore).", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+datasets_app = typer.Typer(help="Dataset versions.", no_args_is_help=True)
+projects_app = typer.Typer(help="Projects.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(datasets_app, name="datasets")
+app.add_typer(projects_app, name="projects")
+app.add_typer(jobs_app, name="jobs")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _lang() -> str:
+    return os.environ.get("MLCORE_LANG", "en")
+
+
+def _fail(exc: MLCoreError) -> typer.Exit:
+    err.print(f"[red]error:[/red] {exc.message(_lang())}", highlight=False, markup=True, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+def _actor_name() -> str:
+    return os.environ.get("MLCORE_USER") or getpass.getuser() or "local"
+
+
+class _Bar:
+    """A terminal progress bar fed by mlcore's ``progress(fraction, key)`` callbacks."""
+
+    def __init__(self, progress: Progress, title: str) -> None:
+        self.progress = progress
+        self.task = progress.add_task(title, total=1.0)
+
+    def __call__(self, fraction: float, key: str) -> None:
+        self.progress.update(self.task, completed=fraction, description=translate(key, _lang()) if key else "")
+
+
+def _bar() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations up to the newest schema."""
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    out.print(f"database up to date: {ws.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def demo(rows: Annotated[int, typer.Option(min=100, max=2_000_000, help="Rows in the demo dataset.")] = 20_000) -> None:
+    """Create the demo project (idempotent: does nothing if it exists)."""
+    from mlcore.demo import seed_demo
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        with _bar() as p:
+            result = seed_demo(engine=ws.engine, settings=ws.settings, n_rows=rows, progress=_Bar(p, "demo"))
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    if result.created:
+        out.print(f"demo project created: {', '.join(result.version_labels)}")
+    else:
+        out.print("demo project already present")
+
+
+@projects_app.command("create")
+def projects_create(
+    name: str,
+    task: Annotated[str, typer.Option(help="classification or regression")] = "classification",
+    description: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Create a project owned by the current user."""
+    from mlcore.projects import ProjectCreate, create_project, get_or_create_user
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        with session_scope(ws.engine) as s:
+            actor = get_or_create_user(session=s, name=_actor_name())
+            project = create_project(
+                session=s, data=ProjectCreate(name=name, description=description, task_type=task), actor=actor
+            )
+            out.print(f"project {project.id}: {project.name}")
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+
+
+@projects_app.command("list")
+def projects_list(archived: Annotated[bool, typer.Option(help="Include archived projects.")] = False) -> None:
+    """List projects."""
+    from mlcore.projects import list_projects
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    with session_scope(ws.engine) as s:
+        rows = list_projects(session=s, include_archived=archived)
+    table = Table("id", "name", "task", "owner", "archived")
+    for p in rows:
+        table.add_row(str(p.id), p.name, p.task_type, p.owner, "yes" if p.archived else "")
+    out.print(table)
+
+
+@datasets_app.command("import")
+def datasets_import(
+    path: Annotated[Path, typer.Argument(help="CSV, Parquet or Excel file.")],
+    project: Annotated[str, typer.Option(help="Project name.")],
+    name: Annotated[str | None, typer.Option(help="Dataset name (default: the file name).")] = None,
+    target: Annotated[str | None, typer.Option(help="Target column.")] = None,
+) -> None:
+    """Import a file as a new dataset version; prints its id and SHA-256."""
+    from mlcore.data.imports import ImportTarget, import_file
+    from mlcore.projects import get_or_create_user, get_project_by_name
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        if not path.is_file():
+            raise _missing_file(path)
+        with session_scope(ws.engine) as s:
+            proj = get_project_by_name(session=s, name=project)
+            actor = get_or_create_user(session=s, name=_actor_name())
+            project_id, actor_id = proj.id or 0, actor.id or 0
+        dataset_name = name or path.stem
+        with _bar() as p:
+            version = import_file(
+                engine=ws.engine,
+                settings=ws.settings,
+                path=path,
+                filename=path.name,
+                where=ImportTarget(project_id=project_id, dataset_name=dataset_name, target=target),
+                actor_id=actor_id,
+                progress=_Bar(p, "import"),
+            )
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    out.print(f"{version.id} {version.sha256}")
+    err.print(f"{version.label}: {version.n_rows} rows x {version.n_cols} columns", highlight=False)
+
+
+def _missing_file(path: Path) -> MLCoreError:
+    from mlcore.errors import InputError
+
+    return InputError("errors.file_not_found", path=str(path)[:300])
+
+
+@datasets_app.command("list")
+def datasets_list(project: Annotated[str, typer.Option(help="Project name.")]) -> None:
+    """List every dataset version of a project."""
+    from mlcore.data.versions import list_versions
+    from mlcore.projects import get_project_by_name
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        with session_scope(ws.engine) as s:
+            proj = get_project_by_name(session=s, name=project)
+            versions = list_versions(session=s, project_id=proj.id or 0)
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    table = Table("id", "version", "rows", "cols", "target", "parent", "operation", "sha256", "by", "created")
+    for v in versions:
+        table.add_row(
+            str(v.id), v.label, str(v.n_rows), str(v.n_cols), v.target or "", str(v.parent_id or ""),
+            v.operation, v.sha256[:12], v.created_by, v.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    out.print(table)
+
+
+@jobs_app.command("run")
+def jobs_run(job_id: int) -> None:
+    """Run a queued job in this process (this is what the app launches)."""
+    from mlcore.jobs import run_job
+    from mlcore.workspace import open_workspace
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ws = open_workspace(migrate=False)
+    try:
+        view = run_job(engine=ws.engine, job_id=job_id, settings=ws.settings)
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    out.print(f"job {view.id} {view.status}")
+    if view.status != "succeeded":
+        raise typer.Exit(code=1)
+
+
+@jobs_app.command("list")
+def jobs_list(limit: int = 20) -> None:
+    """Show the most recent jobs."""
+    from mlcore.jobs import list_jobs
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    with session_scope(ws.engine) as s:
+        jobs = list_jobs(session=s, limit=limit)
+    table = Table("id", "kind", "status", "progress", "error")
+    for j in jobs:
+        error = translate(j.error_key, _lang(), **j.error_params) if j.error_key else ""
+        table.add_row(str(j.id), j.kind, j.status, f"{j.progress:.0%}", error)
+    out.print(table)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,105 @@
+"""All SQLModel tables of Ciclo, in one module (schema changes go through Alembic)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Timezone-aware UTC timestamp (SQLModel's ``UTCDateTime`` refuses naive ones)."""
+    return datetime.now(UTC)
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=100)
+    display_name: str = Field(default="", max_length=200)
+    language: str = Field(default="en", max_length=8)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ProjectBase(SQLModel):
+    # Lengths are checked by mlcore.projects with translated messages, not by pydantic.
+    name: str
+    description: str = ""
+    task_type: str = "classification"
+
+
+class Project(ProjectBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=100)
+    description: str = Field(default="", max_length=5000)
+    task_type: str = Field(default="classification", max_length=20)
+    owner_id: int = Field(foreign_key="user.id")
+    archived: bool = Field(default=False)
+    version: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Artifact(SQLModel, table=True):
+    """A file in the content-addressed store that Ciclo itself wrote."""
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=20)
+    size: int
+    created_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Dataset(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    name: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DatasetVersion(SQLModel, table=True):
+    """An immutable version of a dataset; ``parent_id`` + ``operation`` + ``recipe`` are its lineage."""
+
+    __table_args__ = (UniqueConstraint("dataset_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset_id: int = Field(foreign_key="dataset.id", index=True)
+    number: int
+    parent_id: int | None = Field(default=None, foreign_key="datasetversion.id")
+    operation: str = Field(max_length=40)
+    recipe: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    artifact_sha256: str = Field(foreign_key="artifact.sha256", max_length=64)
+    n_rows: int
+    n_cols: int
+    columns: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    target: str | None = Field(default=None, max_length=300)
+    source: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_by_id: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Job(SQLModel, table=True):
+    """Long work executed in its own process (``python -m mlcore jobs run ID``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40, index=True)
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="queued", max_length=20, index=True)
+    progress: float = Field(default=0.0)
+    message_key: str = Field(default="", max_length=200)
+    message_params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error_key: str = Field(default="", max_length=200)
+    error_params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error_ref: str = Field(default="", max_length=40)
+    cancel_requested: bool = Field(default=False)
+    pid: int | None = Field(default=None)
+    project_id: int | None = Field(default=None, foreign_key="project.id", index=True)
+    created_by_id: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = Field(default=None)
+    heartbeat_at: datetime | None = Field(default=None)
+    finished_at: datetime | None = Field(default=None)

@@ -1,0 +1,1 @@
+"""Streamlit glue shared by pages: state, translation, error display and reusable widgets."""
