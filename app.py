@@ -15,54 +15,58 @@ from ui.widgets import show_error, show_unexpected
 st.set_page_config(page_title="Ciclo", page_icon=":material/autorenew:", layout="wide")
 
 
+def _language_changed() -> None:
+    choice = st.session_state["lang_picker"]
+    st.session_state["lang"] = choice
+    with session_scope(workspace().engine) as s:
+        set_language(session=s, user_id=current_user().id or 0, language=choice)
+
+
+def _project_changed() -> None:
+    select_project(st.session_state["project_picker"])
+
+
 def _sidebar() -> None:
     user = current_user()
     with st.sidebar:
-        choice = st.selectbox(
+        if st.session_state.get("lang_picker") != lang():
+            st.session_state["lang_picker"] = lang()
+        st.selectbox(
             t("sidebar.language"),
             options=list(LANGUAGES),
             format_func=LANGUAGES.__getitem__,
-            index=list(LANGUAGES).index(lang()),
             key="lang_picker",
+            on_change=_language_changed,
         )
-        if choice != lang():
-            st.session_state["lang"] = choice
-            with session_scope(workspace().engine) as s:
-                set_language(session=s, user_id=user.id or 0, language=choice)
-            st.rerun()
         active = projects()
         project = current_project()
         if active and project is not None:
-            ids = [p.id for p in active]
-            picked = st.selectbox(
+            names = {p.id: p.name for p in active}
+            st.session_state["project_picker"] = project.id
+            st.selectbox(
                 t("sidebar.project"),
-                options=ids,
-                index=ids.index(project.id),
-                format_func=lambda i: next(p.name for p in active if p.id == i),
+                options=list(names),
+                format_func=names.__getitem__,
                 key="project_picker",
+                on_change=_project_changed,
             )
-            if picked != project.id:
-                select_project(picked)
-                st.rerun()
         else:
             st.info(t("sidebar.no_project"))
         st.caption(t("sidebar.user", name=user.display_name or user.name))
 
 
-_sidebar()
 pages = {
     t("nav.stage0"): [
-        st.Page("pages/projects.py", title=t("projects.title"), icon=":material/folder:", url_path="projects",
+        st.Page("pages/projects.py", title=t("projects.title"), icon=":material/folder:",
                 default=True),
     ],
     t("nav.stage2"): [
-        st.Page("pages/data_import.py", title=t("import.title"), icon=":material/upload_file:",
-                url_path="import"),
-        st.Page("pages/data_versions.py", title=t("versions.title"), icon=":material/history:",
-                url_path="versions"),
+        st.Page("pages/data_import.py", title=t("import.title"), icon=":material/upload_file:"),
+        st.Page("pages/data_versions.py", title=t("versions.title"), icon=":material/history:"),
     ],
 }
 page = st.navigation(pages)
+_sidebar()
 try:
     page.run()
 except MLCoreError as exc:

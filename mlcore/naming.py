@@ -7,7 +7,7 @@ import unicodedata
 from mlcore.errors import InputError
 
 MAX_NAME_LENGTH = 100
-_FORBIDDEN = set('/\\:*?"<>|')
+_FORBIDDEN = set('/\\*?"<>|')
 
 
 def check_name(value: str, *, what: str) -> str:

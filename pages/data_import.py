@@ -14,7 +14,7 @@ from mlcore.data.imports import (
     target_candidates,
 )
 from mlcore.errors import MLCoreError
-from ui.i18n import t
+from ui.i18n import lang, t
 from ui.state import current_project, current_user, workspace
 from ui.widgets import jobs_panel, page_header, show_error, show_flash, user_errors
 
@@ -27,6 +27,8 @@ if project is None:
 user = current_user()
 ws = workspace()
 IMPORT_KINDS = ("import_file", "import_synthetic")
+role_labels = {r: t(f"role.{r}") for r in ingest.ROLES}
+upload_round = st.session_state.setdefault("upload_round", 0)
 
 
 def choose_and_save(preview: ingest.Preview, *, key: str, default_name: str, staged: dict) -> None:
@@ -48,7 +50,10 @@ def choose_and_save(preview: ingest.Preview, *, key: str, default_name: str, sta
         column_config={
             "column": t("import.col.column"),
             "role": st.column_config.SelectboxColumn(
-                t("import.col.role"), options=list(ingest.ROLES), help=t("import.roles_tooltip")
+                t("import.col.role"),
+                options=list(ingest.ROLES),
+                format_func=role_labels.__getitem__,
+                help=t("import.roles_tooltip"),
             ),
             "drop": st.column_config.CheckboxColumn(t("import.col.drop")),
             "dtype": t("import.col.dtype"),
@@ -59,9 +64,10 @@ def choose_and_save(preview: ingest.Preview, *, key: str, default_name: str, sta
     )
     choices = read_role_choices(preview, edited)
     targets = target_candidates(preview, choices)
+    no_target = t("import.no_target")
     target = st.selectbox(
-        t("import.target"), [None, *targets], format_func=lambda c: t("import.no_target") if c is None else c,
-        key=f"target_{key}",
+        t("import.target"), [None, *targets], format_func=lambda c: no_target if c is None else c,
+        key=f"target_{key}_{lang()}",
     )
     name = st.text_input(t("import.dataset_name"), value=default_name, max_chars=100, key=f"name_{key}")
     for problem in choices.unresolved:
@@ -78,6 +84,7 @@ def choose_and_save(preview: ingest.Preview, *, key: str, default_name: str, sta
                 **staged,
             )
             st.session_state.pop(f"staged_{key}", None)
+            st.session_state["upload_round"] = upload_round + 1  # a fresh, empty uploader
             st.session_state["_flash"] = t("import.started", job_id=job_id)
             st.rerun()
 
@@ -86,7 +93,7 @@ tab_file, tab_sql, tab_synth = st.tabs([t("import.tab.file"), t("import.tab.sql"
 
 with tab_file:
     upload = st.file_uploader(
-        t("import.upload"), type=["csv", "tsv", "txt", "parquet", "xlsx"], key="upload_file",
+        t("import.upload"), type=["csv", "tsv", "txt", "parquet", "xlsx"], key=f"upload_file_{upload_round}",
         help=t("import.upload_help", limit_mb=ws.settings.limits.max_upload_bytes // (1024 * 1024)),
     )
     if upload is not None:

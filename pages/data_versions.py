@@ -23,8 +23,9 @@ if not versions:
     st.page_link("pages/data_import.py", label=t("versions.go_import"), icon=":material/upload_file:")
     st.stop()
 
+operations = {v.operation: t(f"operation.{v.operation}") for v in versions}
 st.dataframe(
-    versions_frame(versions),
+    versions_frame(versions, operation_labels=operations),
     hide_index=True,
     width="stretch",
     column_config={
@@ -43,7 +44,6 @@ st.dataframe(
 
 st.subheader(t("versions.lineage"))
 st.caption(t("versions.lineage_help"))
-operations = {v.operation: t(f"operation.{v.operation}") for v in versions}
 st.plotly_chart(lineage_figure(build_lineage(versions), operation_labels=operations), width="stretch")
 
 st.subheader(t("versions.details"))

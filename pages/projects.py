@@ -4,12 +4,13 @@ import streamlit as st
 
 from mlcore.projects import TASK_TYPES, ProjectCreate, create_project, projects_frame, set_archived, update_project
 from mlcore.store.engine import session_scope
-from ui.i18n import t
+from ui.i18n import lang, t
 from ui.state import current_project, current_user, projects, select_project, workspace
 from ui.widgets import flash, page_header, show_flash, user_errors
 
 page_header("projects.title", "projects.intro")
 show_flash()
+task_labels = {v: t(f"task.{v}") for v in TASK_TYPES}
 user = current_user()
 engine = workspace().engine
 
@@ -37,7 +38,7 @@ with left, st.form("create_project"):
     st.subheader(t("projects.create"))
     name = st.text_input(t("projects.field.name"), max_chars=100, key="new_project_name")
     task = st.selectbox(
-        t("projects.field.task"), TASK_TYPES, format_func=lambda v: t(f"task.{v}"), key="new_project_task"
+        t("projects.field.task"), TASK_TYPES, format_func=task_labels.__getitem__, key=f"new_project_task_{lang()}"
     )
     description = st.text_area(t("projects.field.description"), max_chars=5000, key="new_project_description")
     if st.form_submit_button(t("projects.create_button"), type="primary"):
@@ -57,7 +58,8 @@ with right:
     if project is not None:
         # The version the user started editing from: a save against it fails if someone saved since.
         base_key = f"edit_base_{project.id}"
-        if f"edit_name_{project.id}" not in st.session_state:  # a fresh form starts from the current version
+        if base_key not in st.session_state or f"edit_name_{project.id}" not in st.session_state:
+            # a fresh form (or one just saved) starts from the current version
             st.session_state[base_key] = project.version
         base_version = st.session_state[base_key]
         with st.form(f"edit_project_{project.id}"):
@@ -69,8 +71,8 @@ with right:
                 t("projects.field.task"),
                 TASK_TYPES,
                 index=TASK_TYPES.index(project.task_type),
-                format_func=lambda v: t(f"task.{v}"),
-                key=f"edit_task_{project.id}",
+                format_func=task_labels.__getitem__,
+                key=f"edit_task_{project.id}_{lang()}",
             )
             new_description = st.text_area(
                 t("projects.field.description"),

@@ -195,8 +195,9 @@ def export_parquet(*, store: ArtifactStore, version: VersionSummary) -> bytes:
     return store.read_bytes(version.sha256)
 
 
-def versions_frame(versions: list[VersionSummary]) -> pd.DataFrame:
-    """Versions as a table for display, newest first."""
+def versions_frame(versions: list[VersionSummary], *, operation_labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """Versions as a table for display, newest first; operations shown through ``operation_labels``."""
+    labels = operation_labels or {}
     by_id = {v.id: v.label for v in versions}
     cols = ["id", "version", "rows", "columns", "target", "parent", "operation", "sha256", "created_by", "created_at"]
     return pd.DataFrame(
@@ -208,7 +209,7 @@ def versions_frame(versions: list[VersionSummary]) -> pd.DataFrame:
                 "columns": v.n_cols,
                 "target": v.target or "",
                 "parent": by_id.get(v.parent_id, "") if v.parent_id else "",
-                "operation": v.operation,
+                "operation": labels.get(v.operation, v.operation),
                 "sha256": v.sha256,
                 "created_by": v.created_by,
                 "created_at": v.created_at,
