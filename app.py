@@ -9,6 +9,7 @@ from mlcore.i18n import LANGUAGES
 from mlcore.store.engine import session_scope
 from mlcore.users import set_language
 from ui.i18n import lang, t
+from ui.router import routing
 from ui.state import current_project, current_user, projects, select_project, workspace
 from ui.widgets import show_error, show_unexpected
 
@@ -67,9 +68,10 @@ pages = {
 }
 page = st.navigation(pages)
 _sidebar()
-try:
-    page.run()
-except MLCoreError as exc:
-    show_error(exc)
-except Exception as exc:  # the app keeps running; the user gets a reference id, the log the traceback
-    show_unexpected(exc)
+with routing():
+    try:
+        page.run()
+    except MLCoreError as exc:
+        show_error(exc)
+    except Exception as exc:  # the app keeps running; the user gets a reference id, the log the traceback
+        show_unexpected(exc)

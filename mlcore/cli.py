@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -26,8 +27,10 @@ app.add_typer(datasets_app, name="datasets")
 app.add_typer(projects_app, name="projects")
 app.add_typer(jobs_app, name="jobs")
 
-out = Console()
-err = Console(stderr=True)
+# Piped output (scripts, cron) gets wide lines so tables are not truncated.
+_WIDTH = None if sys.stdout.isatty() else 250
+out = Console(width=_WIDTH)
+err = Console(stderr=True, width=_WIDTH)
 
 
 def _lang() -> str:

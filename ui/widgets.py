@@ -13,6 +13,7 @@ from mlcore.errors import MLCoreError
 from mlcore.jobs import JobView, get_job, list_jobs, request_cancel
 from mlcore.store.engine import session_scope
 from ui.i18n import t
+from ui.router import ensure_routed
 from ui.state import workspace
 
 log = logging.getLogger("ciclo.ui")
@@ -20,6 +21,7 @@ log = logging.getLogger("ciclo.ui")
 
 def page_header(title_key: str, intro_key: str | None = None) -> None:
     """The page title and, folded, what the step is, why it matters and how to do it well."""
+    ensure_routed()
     st.title(t(title_key))
     if intro_key:
         with st.expander(t("ui.about_this_step"), expanded=False):

@@ -506,7 +506,7 @@ def _read_csv(path: Path, *, head: bytes, whole: bool, limits: Limits) -> tuple[
     if whole and not text.strip():
         raise InputError("ingest.empty_file")
     delimiter = _detect_delimiter(text)
-    header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    header = next(iter(_sample_records(text, delimiter, limit=1)), [])
     if len(header) > limits.max_columns:
         raise InputError("ingest.too_many_columns", count=len(header), limit=limits.max_columns)
     decimal_point = _detect_decimal_point(text, delimiter)
@@ -671,14 +671,27 @@ def _decode_sample(head: bytes, encoding: str, *, whole: bool) -> str:
     return text
 
 
+def _sample_records(text: str, delimiter: str, *, limit: int) -> list[list[str]]:
+    """Parse up to ``limit`` non-empty records of the sample; stop quietly where it breaks."""
+    records: list[list[str]] = []
+    try:
+        for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            if record:
+                records.append(record)
+                if len(records) >= limit:
+                    break
+    except csv.Error:
+        pass  # pyarrow reads the whole file and reports what is really wrong
+    return records
+
+
 def _detect_delimiter(text: str) -> str:
-    lines = text.splitlines()[:100]
-    sample = "\n".join(lines)
+    sample = "\n".join(text.splitlines()[:100])
     try:
         sniffed: str | None = csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
     except csv.Error:
         sniffed = None
-    scores = {d: _delimiter_score(lines, d) for d in _DELIMITERS}
+    scores = {d: _delimiter_score(text, d) for d in _DELIMITERS}
     # The Sniffer's guess stands when it splits the header and most rows alike; it can
     # be fooled (for example by a delimiter inside quoted text), then counting decides.
     if sniffed is not None and scores[sniffed][1] > 1 and scores[sniffed][0] >= 0.9:
@@ -687,9 +700,9 @@ def _detect_delimiter(text: str) -> str:
     return best if scores[best][1] > 1 else ","
 
 
-def _delimiter_score(lines: list[str], delimiter: str) -> tuple[float, int]:
+def _delimiter_score(text: str, delimiter: str) -> tuple[float, int]:
     """Fraction of records with as many fields as the header, and the header's field count."""
-    records = [r for r in csv.reader(lines, delimiter=delimiter) if r]
+    records = _sample_records(text, delimiter, limit=100)
     if not records:
         return (0.0, 0)
     width = len(records[0])
@@ -704,7 +717,7 @@ def _detect_decimal_point(text: str, delimiter: str) -> str:
     if delimiter == ",":
         return "."
     comma = dot = 0
-    for record in csv.reader(text.splitlines()[1:500], delimiter=delimiter):
+    for record in _sample_records(text, delimiter, limit=500)[1:]:
         for value in record:
             value = value.strip()
             if re.fullmatch(r"[-+]?\d+,\d+", value):
@@ -737,12 +750,15 @@ def _find_ragged_row(path: Path, *, encoding: str, delimiter: str) -> tuple[int,
     python_encoding = "utf-8-sig" if encoding == "utf-8" else encoding
     with path.open(encoding=python_encoding, errors="replace", newline="") as fh:
         reader = csv.reader(fh, delimiter=delimiter)
-        header = next(reader, None)
-        if header is None:
+        try:
+            header = next(reader, None)
+            if header is None:
+                return None
+            for record in reader:
+                if record and len(record) != len(header):
+                    return reader.line_num, len(header), len(record)
+        except csv.Error:
             return None
-        for record in reader:
-            if record and len(record) != len(header):
-                return reader.line_num, len(header), len(record)
     return None
 
 
@@ -764,6 +780,9 @@ def _read_parquet(path: Path, *, limits: Limits) -> pa.Table:
         if cells > limits.max_cells:
             raise InputError("ingest.too_many_cells", cells=cells, limit=limits.max_cells)
         table = parquet.read()
+        # Parquet readers trust the file; a damaged one can hold invalid UTF-8 that would
+        # only fail later, deep inside a computation.
+        table.validate(full=True)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise InputError("ingest.unreadable_parquet", reason=_short(str(exc))) from None
     # pandas stores a non-default index as an extra column; it is not data.
@@ -804,8 +823,8 @@ def _check_excel_zip(path: Path, *, limits: Limits) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise InputError("ingest.unreadable_excel", reason=_short(str(exc))) from None
+    except Exception as exc:  # noqa: BLE001 - a damaged archive raises BadZipFile, NotImplementedError, ...
+        raise InputError("ingest.unreadable_excel", reason=_short(f"{type(exc).__name__}: {exc}")) from None
     budget = max(_EXCEL_MIN_BUDGET, limits.max_excel_cells * _EXCEL_BYTES_PER_CELL)
     total = sum(e.file_size for e in entries)
     squeezed = any(
@@ -870,9 +889,15 @@ def _is_missing(value: Any) -> bool:
 def _array_from_values(values: list[Any]) -> pa.Array:
     """Build an Arrow array from Python values; a mix of types becomes text, to be reported."""
     try:
-        return pa.array(values, from_pandas=True)
+        array = pa.array(values, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError, TypeError, ValueError):
-        return pa.array([None if _is_missing(v) else _cell_text(v) for v in values], type=pa.string())
+        return _text_array(values)
+    # Extension types (UUIDs from PostgreSQL, for one) travel best as their text form.
+    return _text_array(values) if isinstance(array.type, pa.BaseExtensionType) else array
+
+
+def _text_array(values: Iterable[Any]) -> pa.Array:
+    return pa.array([None if _is_missing(v) else _cell_text(v) for v in values], type=pa.string())
 
 
 # --------------------------------------------------------------------------- SQL
@@ -1015,6 +1040,8 @@ def _table_from_frame(df: pd.DataFrame) -> pa.Table:
             array = pa.array(series, from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError, TypeError):
             array = _array_from_values(series.tolist())
+        if isinstance(array.type, pa.BaseExtensionType):
+            array = _text_array(series.tolist())
         if pa.types.is_dictionary(array.type):
             array = pc.cast(array, array.type.value_type)
         arrays.append(array)
@@ -1179,11 +1206,7 @@ def _cast_column(name: str, col: pa.ChunkedArray, role: str, scan: _Scan) -> pa.
     t = col.type
     impossible = InputError("ingest.role_impossible", column=name, role=role)
     if role in ("categorical", "text", "identifier"):
-        if _is_text_type(t):
-            return col
-        if pa.types.is_null(t):
-            return pc.cast(col, pa.string())
-        return pc.cast(col, pa.string())
+        return col if _is_text_type(t) else pc.cast(col, pa.string())
     if role == "numeric":
         if pa.types.is_integer(t) or pa.types.is_floating(t):
             return col
@@ -1236,7 +1259,9 @@ def _cast_column(name: str, col: pa.ChunkedArray, role: str, scan: _Scan) -> pa.
 def _strings_to_numbers(col: pa.ChunkedArray, impossible: InputError) -> pa.ChunkedArray:
     trimmed = pc.utf8_trim_whitespace(col)
     is_number = pc.match_substring_regex(trimmed, _NUMBER_RE)
-    numbers = pc.if_else(is_number, trimmed, pa.scalar(None, pa.string()))
+    # Arrow's integer parser refuses a leading "+", which is still a plain number.
+    unsigned = pc.replace_substring_regex(trimmed, r"^\+", "")
+    numbers = pc.if_else(is_number, unsigned, pa.scalar(None, pa.string()))
     if numbers.null_count == len(numbers):
         raise impossible
     if pc.all(pc.match_substring_regex(numbers, _INTEGER_RE)).as_py():

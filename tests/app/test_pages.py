@@ -23,6 +23,7 @@ def test_every_page_renders_without_exception(at, page):
     at.switch_page(page).run()
     assert not at.exception
     assert len(at.title) == 1
+    assert [s.key for s in at.sidebar.selectbox][:1] == ["lang_picker"], "the page runs inside the router"
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -50,8 +51,8 @@ def test_create_project_and_it_is_selected(at, app_ws):
     with session_scope(app_ws.engine) as s:
         created = get_project_by_name(session=s, name="Fuga 2026")
     assert created.description == "Quién se va el próximo mes"
-    # AppTest drops sidebar widgets on reruns under st.navigation, so check the selection itself
     assert at.session_state["project_id"] == created.id
+    assert at.sidebar.selectbox(key="project_picker").value == created.id
 
 
 @pytest.mark.parametrize("bad", ["../x", "/etc", "", "a\\b"])
@@ -193,3 +194,27 @@ def test_versions_page_shows_versions_lineage_and_downloads(at):
     assert set(table["version"]) == {"churn v1", "churn_next_month v1"}
     assert len(at.get("plotly_chart")) == 1
     assert {b.key for b in at.get("download_button")} == {"dl_csv", "dl_parquet"}
+
+
+def test_job_progress_survives_leaving_the_page(at, app_ws):
+    at.switch_page("pages/data_import.py").run()
+    at.number_input(key="synth_rows").set_value(5000)
+    at.button(key="synth_go").click().run()
+    at.switch_page("pages/data_versions.py").run()  # the user goes elsewhere…
+    assert not at.exception
+    wait_for_jobs(app_ws)
+    at.switch_page("pages/data_import.py").run()  # …and comes back: the job's outcome is there
+    assert any("churn_synthetic v1" in s and "5,000" in s for s in texts(at, "success"))
+
+
+def test_unexpected_error_shows_a_reference_not_a_traceback(at, monkeypatch):
+    import mlcore.data.versions as versions
+
+    def broken(**kwargs):
+        raise RuntimeError("database exploded")
+
+    monkeypatch.setattr(versions, "list_versions", broken)
+    at.switch_page("pages/data_versions.py").run()
+    assert not at.exception
+    errors = texts(at, "error")
+    assert errors and "reference" in errors[0] and "exploded" not in errors[0]

@@ -73,8 +73,12 @@ def page(server):
         )
         pg = browser.new_page(viewport={"width": 1400, "height": 1800})
         pg.set_default_timeout(30_000)
-        pg.goto(server)
+        # First request of a fresh server is a deep link: it must still get the router (sidebar, language).
+        pg.goto(f"{server}/data_versions")
+        pg.locator("h1").filter(has_text="Dataset versions").wait_for()
         pg.wait_for_selector('[data-testid="stSidebarNav"]')
+        pg.get_by_text("Language").first.wait_for()
+        assert pg.get_by_text("Page not found").count() == 0
         yield pg
         browser.close()
 

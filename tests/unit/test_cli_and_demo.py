@@ -1,0 +1,119 @@
+"""The mlcore CLI and the demo seeding: good paths print what they did, bad input exits 2 with one line."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mlcore.cli import app
+from mlcore.data.versions import list_versions
+from mlcore.demo import DEMO_PROJECT, seed_demo
+from mlcore.projects import get_project_by_name
+from mlcore.store.engine import session_scope
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(settings, monkeypatch):
+    monkeypatch.setenv("MLCORE_HOME", str(settings.home))
+    monkeypatch.setenv("MLCORE_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("MLCORE_USER", "cli-user")
+    monkeypatch.delenv("MLCORE_LANG", raising=False)
+    return settings
+
+
+def _run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_db_upgrade_and_projects(env):
+    assert _run("db", "upgrade").exit_code == 0
+    result = _run("projects", "create", "Ventas", "--task", "regression")
+    assert result.exit_code == 0 and "Ventas" in result.stdout
+    listed = _run("projects", "list")
+    assert "Ventas" in listed.stdout and "regression" in listed.stdout
+
+
+def test_datasets_import_prints_id_and_sha(env, tmp_path):
+    _run("projects", "create", "P")
+    csv = tmp_path / "clientes.csv"
+    csv.write_text("a;b;y\n" + "".join(f"{i};{i * 2};{i % 2}\n" for i in range(40)), encoding="utf-8")
+    result = _run("datasets", "import", str(csv), "--project", "P", "--target", "y")
+    assert result.exit_code == 0, result.output
+    version_id, sha = result.stdout.split()
+    assert version_id.isdigit() and re.fullmatch(r"[0-9a-f]{64}", sha)
+    listed = _run("datasets", "list", "--project", "P")
+    assert "clientes v1" in listed.stdout and sha[:12] in listed.stdout
+
+
+@pytest.mark.parametrize(
+    "content,needle",
+    [
+        (b"", "empty"),
+        (b"a,b\n", "no data rows"),
+        (b"a,b\n1,2\n3,4,5\n", "line"),
+        (bytes(range(256)) * 10, "text"),
+    ],
+)
+def test_datasets_import_bad_files_exit_2_with_one_line(env, tmp_path, content, needle):
+    _run("projects", "create", "P")
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(content)
+    result = _run("datasets", "import", str(bad), "--project", "P")
+    assert result.exit_code == 2
+    message = result.stderr.strip()
+    assert message.startswith("error:") and "Traceback" not in result.output
+    assert needle.lower() in message.lower()
+    assert "bad v1" not in _run("datasets", "list", "--project", "P").stdout
+
+
+def test_datasets_import_missing_things(env, tmp_path):
+    result = _run("datasets", "import", str(tmp_path / "nope.csv"), "--project", "P")
+    assert result.exit_code == 2 and "not found" in result.stderr
+    ok = tmp_path / "ok.csv"
+    ok.write_text("a\n1\n")
+    result = _run("datasets", "import", str(ok), "--project", "No such project")
+    assert result.exit_code == 2 and "not found" in result.stderr
+    _run("projects", "create", "P")
+    result = _run("datasets", "import", str(ok), "--project", "P", "--name", "../etc/passwd")
+    assert result.exit_code == 2 and "not allowed" in result.stderr
+    result = _run("datasets", "import", str(ok), "--project", "P", "--target", "zzz")
+    assert result.exit_code == 2 and "zzz" in result.stderr
+
+
+def test_messages_in_spanish(env, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLCORE_LANG", "es")
+    result = _run("datasets", "list", "--project", "No existe")
+    assert result.exit_code == 2 and "No se encontró" in result.stderr
+
+
+def test_seed_demo_is_idempotent(ws):
+    first = seed_demo(engine=ws.engine, settings=ws.settings, n_rows=300)
+    second = seed_demo(engine=ws.engine, settings=ws.settings, n_rows=300)
+    assert first.created and not second.created
+    assert first.version_labels == ("churn v1", "churn_next_month v1")
+    with session_scope(ws.engine) as s:
+        project = get_project_by_name(session=s, name=DEMO_PROJECT)
+        versions = list_versions(session=s, project_id=project.id)
+    assert [v.label for v in versions] == ["churn v1", "churn_next_month v1"]
+    churn = versions[0]
+    assert churn.target == "churned" and churn.n_rows == 300
+    sidecar = churn.recipe["planted_problems_sha256"]
+    from mlcore.data.synthetic import PlantedProblems
+
+    problems = PlantedProblems.from_json(ws.store.read_bytes(sidecar).decode("utf-8"))
+    assert problems.target == "churned" and problems.flipped_labels
+
+
+def test_console_script_is_installed():
+    exe = Path(sys.executable).parent / "mlcore"
+    if not exe.exists():
+        pytest.skip("package not installed in this interpreter's environment")
+    done = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "datasets" in done.stdout
