@@ -58,8 +58,7 @@ def _sidebar() -> None:
 
 pages = {
     t("nav.stage0"): [
-        st.Page("pages/projects.py", title=t("projects.title"), icon=":material/folder:",
-                default=True),
+        st.Page("pages/projects.py", title=t("projects.title"), icon=":material/folder:", default=True),
     ],
     t("nav.stage2"): [
         st.Page("pages/data_import.py", title=t("import.title"), icon=":material/upload_file:"),

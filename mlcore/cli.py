@@ -189,8 +189,16 @@ def datasets_list(project: Annotated[str, typer.Option(help="Project name.")]) -
     table = Table("id", "version", "rows", "cols", "target", "parent", "operation", "sha256", "by", "created")
     for v in versions:
         table.add_row(
-            str(v.id), v.label, str(v.n_rows), str(v.n_cols), v.target or "", str(v.parent_id or ""),
-            v.operation, v.sha256[:12], v.created_by, v.created_at.strftime("%Y-%m-%d %H:%M"),
+            str(v.id),
+            v.label,
+            str(v.n_rows),
+            str(v.n_cols),
+            v.target or "",
+            str(v.parent_id or ""),
+            v.operation,
+            v.sha256[:12],
+            v.created_by,
+            v.created_at.strftime("%Y-%m-%d %H:%M"),
         )
     out.print(table)
 

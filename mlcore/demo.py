@@ -28,6 +28,13 @@ class DemoSeed:
     version_labels: tuple[str, ...]
 
 
+def _scaled(progress: Progress, start: float, span: float) -> Progress:
+    def report(fraction: float, key: str) -> None:
+        progress(start + span * fraction, key)
+
+    return report
+
+
 def seed_demo(
     *, engine: Engine, settings: Settings, n_rows: int = DEMO_ROWS, progress: Progress = _no_progress
 ) -> DemoSeed:
@@ -82,7 +89,7 @@ def seed_demo(
                 "batch": name,
                 "planted_problems_sha256": sidecar.sha256,
             },
-            progress=lambda f, key, start=start: progress(start + 0.45 * f, key),
+            progress=_scaled(progress, start, 0.45),
         )
         labels.append(version.label)
     return DemoSeed(project_id=project_id, created=True, version_labels=tuple(labels))

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import pandas as pd
 from datetime import datetime
 
+import pandas as pd
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select, update
 
@@ -16,8 +15,16 @@ from mlcore.store.models import Project, ProjectBase, User, utcnow
 from mlcore.users import get_or_create_user
 
 __all__ = [
-    "ProjectCreate", "ProjectSummary", "TASK_TYPES", "create_project", "get_or_create_user",
-    "get_project", "get_project_by_name", "list_projects", "set_archived", "update_project",
+    "ProjectCreate",
+    "ProjectSummary",
+    "TASK_TYPES",
+    "create_project",
+    "get_or_create_user",
+    "get_project",
+    "get_project_by_name",
+    "list_projects",
+    "set_archived",
+    "update_project",
 ]
 
 TASK_TYPES = ("classification", "regression")
@@ -59,7 +66,7 @@ def create_project(*, session: Session, data: ProjectCreate, actor: User) -> Pro
     clean = _validate(data)
     if session.exec(select(Project).where(Project.name == clean.name)).first() is not None:
         raise InputError("errors.project_exists", name=clean.name)
-    project = Project(**clean.model_dump(), owner_id=actor.id)
+    project = Project(**clean.model_dump(), owner_id=actor.id or 0)
     session.add(project)
     try:
         session.flush()
@@ -107,17 +114,13 @@ def update_project(
         If someone saved the project since ``expected_version`` was read.
     """
     clean = _validate(data)
-    clash = session.exec(
-        select(Project).where(Project.name == clean.name, Project.id != project_id)
-    ).first()
+    clash = session.exec(select(Project).where(Project.name == clean.name, Project.id != project_id)).first()
     if clash is not None:
         raise InputError("errors.project_exists", name=clean.name)
     return _bump(session=session, project_id=project_id, expected_version=expected_version, values=clean.model_dump())
 
 
-def set_archived(
-    *, session: Session, project_id: int, expected_version: int, archived: bool, actor: User
-) -> Project:
+def set_archived(*, session: Session, project_id: int, expected_version: int, archived: bool, actor: User) -> Project:
     """Archive (hide from the default list) or restore a project."""
     return _bump(
         session=session, project_id=project_id, expected_version=expected_version, values={"archived": archived}

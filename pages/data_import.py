@@ -66,12 +66,15 @@ def choose_and_save(preview: ingest.Preview, *, key: str, default_name: str, sta
     targets = target_candidates(preview, choices)
     no_target = t("import.no_target")
     target = st.selectbox(
-        t("import.target"), [None, *targets], format_func=lambda c: no_target if c is None else c,
+        t("import.target"),
+        [None, *targets],
+        format_func=lambda c: no_target if c is None else c,
         key=f"target_{key}_{lang()}",
     )
     name = st.text_input(t("import.dataset_name"), value=default_name, max_chars=100, key=f"name_{key}")
     for problem in choices.unresolved:
-        st.error(t("import.unresolved", column=problem.column or "?"), icon=":material/block:")
+        st.error(t("import.unresolved", column=problem.column or "?", problem=t(problem.key, **problem.params)),
+                 icon=":material/block:")
     if st.button(t("import.save"), type="primary", key=f"save_{key}", disabled=bool(choices.unresolved)):
         with user_errors():
             job_id = submit_import(
@@ -93,7 +96,9 @@ tab_file, tab_sql, tab_synth = st.tabs([t("import.tab.file"), t("import.tab.sql"
 
 with tab_file:
     upload = st.file_uploader(
-        t("import.upload"), type=["csv", "tsv", "txt", "parquet", "xlsx"], key=f"upload_file_{upload_round}",
+        t("import.upload"),
+        type=["csv", "tsv", "txt", "parquet", "xlsx"],
+        key=f"upload_file_{upload_round}",
         help=t("import.upload_help", limit_mb=ws.settings.limits.max_upload_bytes // (1024 * 1024)),
     )
     if upload is not None:
@@ -131,8 +136,9 @@ with tab_sql:
 
 with tab_synth:
     st.markdown(t("import.synthetic_help"))
-    rows = st.number_input(t("import.synthetic_rows"), min_value=100, max_value=2_000_000, value=20_000, step=1000,
-                           key="synth_rows")
+    rows = st.number_input(
+        t("import.synthetic_rows"), min_value=100, max_value=2_000_000, value=20_000, step=1000, key="synth_rows"
+    )
     seed = st.number_input(t("import.synthetic_seed"), min_value=0, max_value=2**31 - 1, value=0, key="synth_seed")
     synth_name = st.text_input(t("import.dataset_name"), value="churn_synthetic", max_chars=100, key="synth_name")
     if st.button(t("import.synthetic_generate"), type="primary", key="synth_go"):

@@ -76,10 +76,17 @@ with right:
             st.json(version.recipe)
     base = f"{version.dataset}-v{version.number}"
     st.download_button(
-        t("versions.download_csv"), data=lambda sha=version.sha256: version_csv(sha), file_name=f"{base}.csv", mime="text/csv",
-        key="dl_csv", help=t("versions.csv_safe"),
+        t("versions.download_csv"),
+        data=lambda sha=version.sha256: version_csv(sha),
+        file_name=f"{base}.csv",
+        mime="text/csv",
+        key="dl_csv",
+        help=t("versions.csv_safe"),
     )
     st.download_button(
-        t("versions.download_parquet"), data=lambda sha=version.sha256: version_parquet(sha), file_name=f"{base}.parquet",
-        mime="application/octet-stream", key="dl_parquet",
+        t("versions.download_parquet"),
+        data=lambda sha=version.sha256: version_parquet(sha),
+        file_name=f"{base}.parquet",
+        mime="application/octet-stream",
+        key="dl_parquet",
     )

@@ -95,9 +95,7 @@ with right:
                 done = t("projects.saved")
         if archive:
             with user_errors(), session_scope(engine) as s:
-                set_archived(
-                    session=s, project_id=project.id, expected_version=base_version, archived=True, actor=user
-                )
+                set_archived(session=s, project_id=project.id, expected_version=base_version, archived=True, actor=user)
                 done = t("projects.archived", name=project.name)
         if done:
             st.session_state.pop(base_key, None)

@@ -54,8 +54,10 @@ def _job_line(job: JobView) -> None:
         message = t(job.message_key, **job.message_params) if job.message_key else t("jobs.status.queued")
         st.progress(job.progress, text=f"{label} #{job.id} · {message}")
     elif job.status == "succeeded":
-        st.success(f"{label} #{job.id} · {t('jobs.status.succeeded')} {t('jobs.result', **job.result)}",
-                   icon=":material/check_circle:")
+        st.success(
+            f"{label} #{job.id} · {t('jobs.status.succeeded')} {t('jobs.result', **job.result)}",
+            icon=":material/check_circle:",
+        )
     elif job.status == "failed":
         detail = t(job.error_key, **job.error_params) if job.error_key else ""
         if job.error_ref:

@@ -146,8 +146,11 @@ def save_table(
                     operation=operation,
                     actor=actor,
                     recipe=recipe,
-                    source={"format": loaded.source.format, "encoding": loaded.source.encoding,
-                            "delimiter": loaded.source.delimiter},
+                    source={
+                        "format": loaded.source.format,
+                        "encoding": loaded.source.encoding,
+                        "delimiter": loaded.source.delimiter,
+                    },
                     parent_id=parent_id,
                 )
                 version_id = version.id or 0
@@ -253,7 +256,9 @@ def import_synthetic_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, A
     demo = make_churn(n_rows, random_state=seed)
     where = ImportTarget.from_params(params)
     loaded = ingest.load_frame(
-        demo.current, roles=where.roles, drop=where.drop,
+        demo.current,
+        roles=where.roles,
+        drop=where.drop,
         source=ingest.SourceInfo(format="synthetic", encoding=None, delimiter=None),
     )
     version = save_table(
@@ -303,7 +308,8 @@ class RoleChoices:
 def read_role_choices(preview: ingest.Preview, edited: pd.DataFrame) -> RoleChoices:
     """Turn the edited role table into roles/drop and list the problems they leave unresolved.
 
-    A problem on a column is resolved by dropping the column or by choosing a role for it.
+    A problem on a column is resolved by dropping the column or, for the
+    kinds in :data:`ingest.ROLE_RESOLVABLE` (mixed values), by choosing a role for it.
     """
     inferred = {c.name: c.role for c in preview.columns}
     roles: dict[str, str] = {}
@@ -319,7 +325,8 @@ def read_role_choices(preview: ingest.Preview, edited: pd.DataFrame) -> RoleChoi
     unresolved = tuple(
         p
         for p in preview.problems
-        if p.column is None or (p.column not in drop and p.column not in roles)
+        if p.column is None
+        or (p.column not in drop and (p.key not in ingest.ROLE_RESOLVABLE or p.column not in roles))
     )
     return RoleChoices(roles=roles, drop=tuple(drop), unresolved=unresolved)
 
@@ -386,7 +393,10 @@ def submit_import(
         }
     elif synthetic is not None:
         kind = "import_synthetic"
-        params |= {"n_rows": int(synthetic.get("n_rows", 20_000)), "random_state": int(synthetic.get("random_state", 0))}
+        params |= {
+            "n_rows": int(synthetic.get("n_rows", 20_000)),
+            "random_state": int(synthetic.get("random_state", 0)),
+        }
     else:
         raise InputError("errors.import_no_source")
     with session_scope(engine) as session:

@@ -105,7 +105,7 @@ _ISO = "iso"
 _DATE_SAMPLE = 2000
 
 # A problem of one of these kinds is resolved by choosing a role for the column explicitly.
-_ROLE_RESOLVABLE = {"ingest.mixed_column", "ingest.mixed_dates"}
+ROLE_RESOLVABLE = {"ingest.mixed_column", "ingest.mixed_dates"}
 
 _SQL_DIALECTS = ("sqlite", "postgresql")
 _SQL_FORBIDDEN_WORDS = {
@@ -1337,7 +1337,7 @@ def _finish(
     scans = {name: _scan_column(name, table[name], exact=False) for name in keep}
     for name in keep:
         problem = scans[name].problem
-        if problem is not None and not (problem.key in _ROLE_RESOLVABLE and name in overrides):
+        if problem is not None and not (problem.key in ROLE_RESOLVABLE and name in overrides):
             raise InputError(problem.key, **problem.params)
     final = {name: overrides.get(name, scans[name].role) for name in keep}
     arrays = [_cast_column(name, table[name], final[name], scans[name]) for name in keep]

@@ -65,8 +65,21 @@ def lineage_figure(graph: LineageGraph, *, operation_labels: dict[str, str] | No
     fig = go.Figure()
     for parent, child in graph.edges:
         (x0, y0), (x1, y1) = pos[parent], pos[child]
-        fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
-                           showarrow=True, arrowhead=2, arrowwidth=1.5, standoff=14, startstandoff=14)
+        fig.add_annotation(
+            x=x1,
+            y=y1,
+            ax=x0,
+            ay=y0,
+            xref="x",
+            yref="y",
+            axref="x",
+            ayref="y",
+            showarrow=True,
+            arrowhead=2,
+            arrowwidth=1.5,
+            standoff=14,
+            startstandoff=14,
+        )
     fig.add_trace(
         go.Scatter(
             x=[n.x for n in graph.nodes],

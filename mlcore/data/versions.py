@@ -9,8 +9,8 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from sqlmodel import Session, col, func, select
 
 from mlcore.artifacts import ArtifactRef, ArtifactStore, register_artifact
@@ -84,20 +84,14 @@ def create_version(
         raise InputError("errors.target_not_a_column", target=target[:100])
     if parent_id is not None and session.get(DatasetVersion, parent_id) is None:
         raise NotFound("errors.version_not_found", version_id=parent_id)
-    dataset = session.exec(
-        select(Dataset).where(Dataset.project_id == project_id, Dataset.name == name)
-    ).first()
+    dataset = session.exec(select(Dataset).where(Dataset.project_id == project_id, Dataset.name == name)).first()
     if dataset is None:
         dataset = Dataset(project_id=project_id, name=name)
         session.add(dataset)
         session.flush()
-    last = session.exec(
-        select(func.max(DatasetVersion.number)).where(DatasetVersion.dataset_id == dataset.id)
-    ).one()
+    last = session.exec(select(func.max(DatasetVersion.number)).where(DatasetVersion.dataset_id == dataset.id)).one()
     register_artifact(session=session, ref=ref, kind="parquet", actor_id=actor.id)
-    columns = [
-        {"name": f.name, "dtype": str(f.type), "role": roles.get(f.name, "")} for f in table_schema
-    ]
+    columns = [{"name": f.name, "dtype": str(f.type), "role": roles.get(f.name, "")} for f in table_schema]
     version = DatasetVersion(
         dataset_id=dataset.id or 0,
         number=(last or 0) + 1,

@@ -34,13 +34,30 @@ def server(tmp_path_factory):
     home = tmp_path_factory.mktemp("e2e-home")
     env = dict(os.environ, MLCORE_HOME=str(home), MLCORE_USER="e2e")
     env.pop("MLCORE_DATABASE_URL", None)
-    subprocess.run([sys.executable, "-m", "mlcore", "demo", "--rows", "2000"], env=env, check=True, cwd=ROOT,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "mlcore", "demo", "--rows", "2000"], env=env, check=True, cwd=ROOT, capture_output=True
+    )
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -68,8 +85,16 @@ def page(server):
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         pg = browser.new_page(viewport={"width": 1400, "height": 1800})
         pg.set_default_timeout(30_000)
@@ -108,8 +133,9 @@ def test_every_page_from_the_sidebar(page, link, title):
 
 def test_upload_a_csv_in_the_browser(page, tmp_path):
     csv = tmp_path / "ventas.csv"
-    csv.write_text("id,region,monto,compra\n" + "".join(f"{i},R{i % 4},{i * 1.5},{i % 2}\n" for i in range(50)),
-                   encoding="utf-8")
+    csv.write_text(
+        "id,region,monto,compra\n" + "".join(f"{i},R{i % 4},{i * 1.5},{i % 2}\n" for i in range(50)), encoding="utf-8"
+    )
     page.locator('[data-testid="stSidebarNav"]').get_by_text("Import data", exact=True).click()
     page.locator("h1").filter(has_text="Import data").wait_for()
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))

@@ -128,7 +128,8 @@ def test_job_runs_in_its_own_process_and_reports_progress(ws, actor_and_project)
 
 def test_cli_jobs_run_exit_code_for_missing_job(ws):
     env = {"MLCORE_HOME": str(ws.settings.home), "MLCORE_DATABASE_URL": ws.settings.database_url, "PATH": ""}
-    done = subprocess.run([sys.executable, "-m", "mlcore", "jobs", "run", "999"], env=env, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "mlcore", "jobs", "run", "999"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2
     assert "Job 999 not found" in done.stderr and "Traceback" not in done.stderr

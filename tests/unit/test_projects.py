@@ -30,8 +30,11 @@ def test_create_list_rename_archive(ws, actor):
         assert p.name == "Churn" and p.version == 1 and p.owner_id == actor.id
     with session_scope(ws.engine) as s:
         p2 = update_project(
-            session=s, project_id=p.id, expected_version=1,
-            data=ProjectCreate(name="Churn 2026", task_type="regression"), actor=actor,
+            session=s,
+            project_id=p.id,
+            expected_version=1,
+            data=ProjectCreate(name="Churn 2026", task_type="regression"),
+            actor=actor,
         )
         assert (p2.name, p2.task_type, p2.version) == ("Churn 2026", "regression", 2)
     with session_scope(ws.engine) as s:

@@ -8,7 +8,6 @@ import threading
 from dataclasses import replace
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sqlmodel import select
@@ -45,10 +44,23 @@ def _count_versions(ws) -> int:
 def test_save_list_read_round_trip(ws, actor_and_project):
     actor, project = actor_and_project
     loaded = _loaded()
-    v1 = save_table(engine=ws.engine, store=ws.store, loaded=loaded, actor_id=actor, operation="synthetic",
-                    where=ImportTarget(project_id=project, dataset_name="base", target="y"))
-    v2 = save_table(engine=ws.engine, store=ws.store, loaded=loaded, actor_id=actor, operation="filter",
-                    where=ImportTarget(project_id=project, dataset_name="base", target="y"), parent_id=v1.id)
+    v1 = save_table(
+        engine=ws.engine,
+        store=ws.store,
+        loaded=loaded,
+        actor_id=actor,
+        operation="synthetic",
+        where=ImportTarget(project_id=project, dataset_name="base", target="y"),
+    )
+    v2 = save_table(
+        engine=ws.engine,
+        store=ws.store,
+        loaded=loaded,
+        actor_id=actor,
+        operation="filter",
+        where=ImportTarget(project_id=project, dataset_name="base", target="y"),
+        parent_id=v1.id,
+    )
     assert (v1.number, v2.number) == (1, 2) and v2.parent_id == v1.id
     assert v1.sha256 == v2.sha256  # same content, same fingerprint
     assert v1.n_rows == 20 and v1.n_cols == 3 and v1.created_by == "ana" and v1.target == "y"
@@ -67,10 +79,17 @@ def test_save_list_read_round_trip(ws, actor_and_project):
 
 def test_export_csv_neutralises_formulas_and_parquet_is_the_artifact(ws, actor_and_project):
     actor, project = actor_and_project
-    df = pd.DataFrame({"name": ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "ok"],
-                       "n": [-1, 2, 3, 4, 5, 6, 7]})
-    v = save_table(engine=ws.engine, store=ws.store, loaded=ingest.load_frame(df, source=SRC, roles={"name": "text"}),
-                   where=ImportTarget(project_id=project, dataset_name="evil"), actor_id=actor, operation="synthetic")
+    df = pd.DataFrame(
+        {"name": ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "\tx", "\rx", "ok"], "n": [-1, 2, 3, 4, 5, 6, 7]}
+    )
+    v = save_table(
+        engine=ws.engine,
+        store=ws.store,
+        loaded=ingest.load_frame(df, source=SRC, roles={"name": "text"}),
+        where=ImportTarget(project_id=project, dataset_name="evil"),
+        actor_id=actor,
+        operation="synthetic",
+    )
     table = read_version(store=ws.store, version=v)
     text = export_csv(table).decode("utf-8-sig")
     back = pd.read_csv(io.StringIO(text), keep_default_na=False)
@@ -85,20 +104,38 @@ def test_export_csv_neutralises_formulas_and_parquet_is_the_artifact(ws, actor_a
 def test_bad_dataset_names_store_nothing(ws, actor_and_project, name):
     actor, project = actor_and_project
     with pytest.raises(InputError):
-        save_table(engine=ws.engine, store=ws.store, loaded=_loaded(), actor_id=actor, operation="synthetic",
-                   where=ImportTarget(project_id=project, dataset_name=name))
+        save_table(
+            engine=ws.engine,
+            store=ws.store,
+            loaded=_loaded(),
+            actor_id=actor,
+            operation="synthetic",
+            where=ImportTarget(project_id=project, dataset_name=name),
+        )
     assert _count_versions(ws) == 0
 
 
 def test_unknown_target_and_project_store_nothing(ws, actor_and_project):
     actor, project = actor_and_project
     with pytest.raises(InputError) as info:
-        save_table(engine=ws.engine, store=ws.store, loaded=_loaded(), actor_id=actor, operation="synthetic",
-                   where=ImportTarget(project_id=project, dataset_name="d", target="nope"))
+        save_table(
+            engine=ws.engine,
+            store=ws.store,
+            loaded=_loaded(),
+            actor_id=actor,
+            operation="synthetic",
+            where=ImportTarget(project_id=project, dataset_name="d", target="nope"),
+        )
     assert info.value.key == "errors.target_not_a_column"
     with pytest.raises(NotFound):
-        save_table(engine=ws.engine, store=ws.store, loaded=_loaded(), actor_id=actor, operation="synthetic",
-                   where=ImportTarget(project_id=999, dataset_name="d"))
+        save_table(
+            engine=ws.engine,
+            store=ws.store,
+            loaded=_loaded(),
+            actor_id=actor,
+            operation="synthetic",
+            where=ImportTarget(project_id=999, dataset_name="d"),
+        )
     assert _count_versions(ws) == 0
     with session_scope(ws.engine) as s:
         assert s.exec(select(Dataset)).all() == []
@@ -112,9 +149,16 @@ def test_two_imports_into_the_same_project_at_the_same_time(ws, actor_and_projec
     def work(i: int) -> None:
         barrier.wait()
         try:
-            results.append(save_table(engine=ws.engine, store=ws.store, loaded=_loaded(10 + i), actor_id=actor,
-                                      operation="synthetic", where=ImportTarget(project_id=project,
-                                                                                dataset_name="same")))
+            results.append(
+                save_table(
+                    engine=ws.engine,
+                    store=ws.store,
+                    loaded=_loaded(10 + i),
+                    actor_id=actor,
+                    operation="synthetic",
+                    where=ImportTarget(project_id=project, dataset_name="same"),
+                )
+            )
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -144,8 +188,38 @@ def test_import_file_end_to_end(ws, actor_and_project, tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("a,b,target\n" + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(30)), encoding="utf-8")
     steps = []
-    v = import_file(engine=ws.engine, settings=ws.settings, path=path, filename="d.csv", actor_id=actor,
-                    where=ImportTarget(project_id=project, dataset_name="d", target="target"),
-                    progress=lambda f, k: steps.append(f))
+    v = import_file(
+        engine=ws.engine,
+        settings=ws.settings,
+        path=path,
+        filename="d.csv",
+        actor_id=actor,
+        where=ImportTarget(project_id=project, dataset_name="d", target="target"),
+        progress=lambda f, k: steps.append(f),
+    )
     assert v.operation == "import_csv" and v.n_rows == 30 and v.recipe["filename"] == "d.csv"
     assert steps == sorted(steps) and steps[-1] < 1.0
+
+
+def test_role_choices_resolve_problems(tmp_path, settings):
+    from mlcore.data.imports import read_role_choices, role_editor_frame, target_candidates
+
+    path = tmp_path / "p.csv"
+    rows = "".join(f"{i},{i if i != 7 else 'unknown'},,{i % 2}\n" for i in range(40))
+    path.write_text("id,amount,empty,y\n" + rows, encoding="utf-8")
+    preview = ingest.preview_file(path, filename="p.csv", limits=settings.limits)
+    keys = {(p.column, p.key) for p in preview.problems}
+    assert ("amount", "ingest.mixed_column") in keys and ("empty", "ingest.empty_column") in keys
+    frame = role_editor_frame(preview)
+    assert frame.set_index("column").loc["amount", "role"] is None  # the user must decide
+    untouched = read_role_choices(preview, frame)
+    assert {p.column for p in untouched.unresolved} == {"amount", "empty"}
+    frame.loc[frame["column"] == "amount", "role"] = "numeric"
+    frame.loc[frame["column"] == "empty", "role"] = "numeric"  # a role does not fix an empty column
+    assert {p.column for p in read_role_choices(preview, frame).unresolved} == {"empty"}
+    frame.loc[frame["column"] == "empty", "drop"] = True
+    choices = read_role_choices(preview, frame)
+    assert choices.unresolved == () and choices.drop == ("empty",)
+    assert "empty" not in target_candidates(preview, choices)
+    loaded = ingest.load_file(path, filename="p.csv", limits=settings.limits, roles=choices.roles, drop=choices.drop)
+    assert loaded.table.column("amount").null_count == 1 and "empty" not in loaded.table.column_names
