@@ -8,9 +8,10 @@ from mlcore.errors import MLCoreError
 from mlcore.i18n import LANGUAGES
 from mlcore.store.engine import session_scope
 from mlcore.users import set_language
+from ui.auth import sign_in_page, sign_out, signed_in_user
 from ui.i18n import lang, t
 from ui.router import routing
-from ui.state import current_project, current_user, projects, select_project, workspace
+from ui.state import allowed, current_project, current_user, projects, select_project, workspace
 from ui.widgets import show_error, show_unexpected
 
 st.set_page_config(page_title="Ciclo", page_icon=":material/autorenew:", layout="wide")
@@ -53,9 +54,13 @@ def _sidebar() -> None:
             )
         else:
             st.info(t("sidebar.no_project"))
-        st.caption(t("sidebar.user", name=user.display_name or user.name))
+        st.caption(t("sidebar.user", name=user.display_name or user.name, role=t(f"role_name.{user.role}")))
+        if st.button(t("auth.sign_out"), key="sign_out", icon=":material/logout:"):
+            sign_out("auth.signed_out")
+            st.rerun()
 
 
+signed_in = signed_in_user() is not None
 pages = {
     t("nav.stage0"): [
         st.Page("pages/projects.py", title=t("projects.title"), icon=":material/folder:", default=True),
@@ -65,6 +70,18 @@ pages = {
         st.Page("pages/data_versions.py", title=t("versions.title"), icon=":material/history:"),
     ],
 }
+admin_pages = []
+if not signed_in or allowed("audit.read"):
+    admin_pages.append(st.Page("pages/audit.py", title=t("audit.title"), icon=":material/policy:"))
+if not signed_in or allowed("users.manage"):
+    admin_pages.append(st.Page("pages/admin.py", title=t("admin.title"), icon=":material/manage_accounts:"))
+if admin_pages:
+    pages[t("nav.admin")] = admin_pages
+if not signed_in:
+    # Keep every page registered (hidden) so a deep link survives the sign-in and lands where it pointed.
+    st.navigation(pages, position="hidden")
+    sign_in_page()
+    st.stop()
 page = st.navigation(pages)
 _sidebar()
 with routing():

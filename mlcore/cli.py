@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,10 +22,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 datasets_app = typer.Typer(help="Dataset versions.", no_args_is_help=True)
 projects_app = typer.Typer(help="Projects.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
+users_app = typer.Typer(help="Accounts and project membership (admins).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(projects_app, name="projects")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(users_app, name="users")
 
 # Piped output (scripts, cron) gets wide lines so tables are not truncated.
 _WIDTH = None if sys.stdout.isatty() else 250
@@ -44,6 +46,20 @@ def _fail(exc: MLCoreError) -> typer.Exit:
 
 def _actor_name() -> str:
     return os.environ.get("MLCORE_USER") or getpass.getuser() or "local"
+
+
+def _actor(session: Any) -> Any:
+    """The Ciclo account acting from the command line (``$MLCORE_USER``, else the login name)."""
+    from mlcore.auth import get_user
+    from mlcore.errors import InputError, NotFound
+
+    try:
+        user = get_user(session=session, name=_actor_name())
+    except NotFound:
+        raise InputError("errors.cli_user_unknown", name=_actor_name()[:100]) from None
+    if user.disabled:
+        raise InputError("errors.cli_user_unknown", name=user.name)
+    return user
 
 
 class _Bar:
@@ -79,13 +95,25 @@ def demo(rows: Annotated[int, typer.Option(min=100, max=2_000_000, help="Rows in
     ws = open_workspace()
     try:
         with _bar() as p:
-            result = seed_demo(engine=ws.engine, settings=ws.settings, n_rows=rows, progress=_Bar(p, "demo"))
+            result = seed_demo(
+                engine=ws.engine,
+                settings=ws.settings,
+                n_rows=rows,
+                progress=_Bar(p, "demo"),
+                admin_name=os.environ.get("MLCORE_USER"),
+            )
     except MLCoreError as exc:
         raise _fail(exc) from None
     if result.created:
         out.print(f"demo project created: {', '.join(result.version_labels)}")
     else:
         out.print("demo project already present")
+    if result.new_accounts:
+        table = Table("demo account", "role", "password", title="Demo accounts (shown once)")
+        for name, role, password in result.new_accounts:
+            table.add_row(name, role, password)
+        out.print(table)
+    out.print(f"demo account passwords are kept in {result.credentials_path} (readable only by you)")
 
 
 @projects_app.command("create")
@@ -95,14 +123,14 @@ def projects_create(
     description: Annotated[str, typer.Option()] = "",
 ) -> None:
     """Create a project owned by the current user."""
-    from mlcore.projects import ProjectCreate, create_project, get_or_create_user
+    from mlcore.projects import ProjectCreate, create_project
     from mlcore.store.engine import session_scope
     from mlcore.workspace import open_workspace
 
     ws = open_workspace()
     try:
         with session_scope(ws.engine) as s:
-            actor = get_or_create_user(session=s, name=_actor_name())
+            actor = _actor(s)
             project = create_project(
                 session=s, data=ProjectCreate(name=name, description=description, task_type=task), actor=actor
             )
@@ -119,8 +147,11 @@ def projects_list(archived: Annotated[bool, typer.Option(help="Include archived 
     from mlcore.workspace import open_workspace
 
     ws = open_workspace()
-    with session_scope(ws.engine) as s:
-        rows = list_projects(session=s, include_archived=archived)
+    try:
+        with session_scope(ws.engine) as s:
+            rows = list_projects(session=s, include_archived=archived, for_user=_actor(s))
+    except MLCoreError as exc:
+        raise _fail(exc) from None
     table = Table("id", "name", "task", "owner", "archived")
     for p in rows:
         table.add_row(str(p.id), p.name, p.task_type, p.owner, "yes" if p.archived else "")
@@ -136,7 +167,7 @@ def datasets_import(
 ) -> None:
     """Import a file as a new dataset version; prints its id and SHA-256."""
     from mlcore.data.imports import ImportTarget, import_file
-    from mlcore.projects import get_or_create_user, get_project_by_name
+    from mlcore.projects import get_project_by_name
     from mlcore.store.engine import session_scope
     from mlcore.workspace import open_workspace
 
@@ -146,7 +177,7 @@ def datasets_import(
             raise _missing_file(path)
         with session_scope(ws.engine) as s:
             proj = get_project_by_name(session=s, name=project)
-            actor = get_or_create_user(session=s, name=_actor_name())
+            actor = _actor(s)
             project_id, actor_id = proj.id or 0, actor.id or 0
         dataset_name = name or path.stem
         with _bar() as p:
@@ -235,6 +266,128 @@ def jobs_list(limit: int = 20) -> None:
         error = translate(j.error_key, _lang(), **j.error_params) if j.error_key else ""
         table.add_row(str(j.id), j.kind, j.status, f"{j.progress:.0%}", error)
     out.print(table)
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: Annotated[
+        str,
+        typer.Option(
+            help="product_designer, data_engineer, model_developer, deployment_engineer, "
+            "security_analyst, ai_ethics_reviewer, domain_expert, viewer or admin"
+        ),
+    ],
+    email: Annotated[str, typer.Option(help="E-mail, to match single sign-on identities.")] = "",
+    display_name: Annotated[str, typer.Option(help="Name shown in the app.")] = "",
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input.")] = False,
+) -> None:
+    """Create an account (the first admin of a fresh install needs no other admin)."""
+    from mlcore.auth import count_admins, create_user, generate_password
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    generated = False
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password, generated = generate_password(), True
+    try:
+        with session_scope(ws.engine) as s:
+            actor = None if role == "admin" and count_admins(session=s) == 0 else _actor(s)
+            user = create_user(
+                session=s, actor=actor, name=name, role=role, password=password, email=email, display_name=display_name
+            )
+            out.print(f"user {user.name} ({user.role}) created")
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    if generated:
+        out.print(f"password (shown once): {password}")
+
+
+@users_app.command("reset-password")
+def users_reset_password(name: str) -> None:
+    """Give an account a new random password (printed once)."""
+    from mlcore.auth import generate_password, get_user, set_password
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    password = generate_password()
+    try:
+        with session_scope(ws.engine) as s:
+            set_password(session=s, actor=_actor(s), user_id=get_user(session=s, name=name).id or 0, password=password)
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    out.print(f"new password for {name} (shown once): {password}")
+
+
+@users_app.command("disable")
+def users_disable(name: str, enable: Annotated[bool, typer.Option(help="Enable instead.")] = False) -> None:
+    """Disable (or re-enable) an account."""
+    from mlcore.auth import get_user, update_user
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        with session_scope(ws.engine) as s:
+            target = get_user(session=s, name=name)
+            update_user(
+                session=s, actor=_actor(s), user_id=target.id or 0, expected_version=target.version, disabled=not enable
+            )
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    out.print(f"{name} {'enabled' if enable else 'disabled'}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List accounts."""
+    from mlcore.auth import list_users, require
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        with session_scope(ws.engine) as s:
+            require(session=s, user=_actor(s), action="users.manage")
+            users = list_users(session=s)
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    table = Table("name", "role", "email", "disabled")
+    for u in users:
+        table.add_row(u.name, u.role, u.email, "yes" if u.disabled else "")
+    out.print(table)
+
+
+@users_app.command("member")
+def users_member(
+    project: Annotated[str, typer.Argument(help="Project name.")],
+    name: Annotated[str, typer.Argument(help="Account name.")],
+    role: Annotated[str | None, typer.Option(help="Role in the project; omit to remove the member.")] = None,
+) -> None:
+    """Add someone to a project with a role, change it, or remove them."""
+    from mlcore.auth import get_user, set_member
+    from mlcore.projects import get_project_by_name
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        with session_scope(ws.engine) as s:
+            proj = get_project_by_name(session=s, name=project)
+            set_member(
+                session=s,
+                actor=_actor(s),
+                project_id=proj.id or 0,
+                user_id=get_user(session=s, name=name).id or 0,
+                role=role,
+            )
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    out.print(f"{name}: {role or 'removed'} in {project}")
 
 
 def main() -> None:

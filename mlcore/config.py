@@ -32,6 +32,7 @@ class Settings:
     home: Path
     database_url: str
     limits: Limits = field(default_factory=Limits)
+    session_idle_minutes: int = 30
 
     @property
     def artifacts_dir(self) -> Path:
@@ -43,8 +44,10 @@ class Settings:
 
 
 def load_settings() -> Settings:
-    """Build settings from ``MLCORE_HOME``, ``MLCORE_DATABASE_URL`` and ``MLCORE_MAX_UPLOAD_MB``."""
+    """Build settings from ``MLCORE_HOME``, ``MLCORE_DATABASE_URL``, ``MLCORE_MAX_UPLOAD_MB``
+    and ``MLCORE_SESSION_IDLE_MINUTES``."""
     home = Path(os.environ.get("MLCORE_HOME") or _REPO_ROOT / "data" / "workspace").resolve()
     url = os.environ.get("MLCORE_DATABASE_URL") or f"sqlite:///{home / 'ciclo.db'}"
     limits = Limits(max_upload_bytes=_int_env("MLCORE_MAX_UPLOAD_MB", 500) * 1024 * 1024)
-    return Settings(home=home, database_url=url, limits=limits)
+    idle = _int_env("MLCORE_SESSION_IDLE_MINUTES", 30) or 30
+    return Settings(home=home, database_url=url, limits=limits, session_idle_minutes=idle)

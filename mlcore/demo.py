@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlmodel import select
 
 from mlcore.artifacts import ArtifactStore, register_artifact
+from mlcore.auth import ROLES, create_user, generate_password, set_member
 from mlcore.config import Settings
 from mlcore.data import ingest
 from mlcore.data.imports import ImportTarget, Progress, _no_progress, save_table
-from mlcore.projects import ProjectCreate, create_project, get_or_create_user
+from mlcore.projects import ProjectCreate, create_project
 from mlcore.store.engine import session_scope
-from mlcore.store.models import Dataset, Project
+from mlcore.store.models import Dataset, Project, User
 
 DEMO_PROJECT = "Demo: customer churn"
-DEMO_USER = "demo"
 DEMO_ROWS = 20_000
 DEMO_SEED = 42
+# One demo account per role; the file with their passwords is written once, readable only by its owner.
+DEMO_ACCOUNTS = {role: "demo-" + role.replace("_", "-") for role in ROLES}
+CREDENTIALS_FILE = "demo-credentials.txt"
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,52 @@ class DemoSeed:
     project_id: int
     created: bool
     version_labels: tuple[str, ...]
+    new_accounts: tuple[tuple[str, str, str], ...] = ()  # (name, role, password), only when just created
+    credentials_path: str = ""
+
+
+def _user(s: object, name: str) -> User | None:
+    from sqlmodel import Session
+
+    assert isinstance(s, Session)
+    return s.exec(select(User).where(User.name == name)).first()
+
+
+def ensure_demo_accounts(
+    *, engine: Engine, settings: Settings, admin_name: str | None = None
+) -> tuple[tuple[tuple[str, str, str], ...], str]:
+    """Create the missing demo accounts (one per role) and return their passwords once.
+
+    The first account, ``demo-admin``, is the install's first administrator
+    when there is none; otherwise ``admin_name`` (an existing admin) creates them.
+    Passwords are random, printed once and appended to ``$MLCORE_HOME/demo-credentials.txt``.
+    """
+    created: list[tuple[str, str, str]] = []
+    with session_scope(engine) as s:
+        admin = _user(s, admin_name) if admin_name else None
+        for role in sorted(ROLES, key=lambda r: r != "admin"):
+            name = DEMO_ACCOUNTS[role]
+            if _user(s, name) is not None:
+                continue
+            actor = admin or _user(s, DEMO_ACCOUNTS["admin"])
+            password = generate_password()
+            create_user(
+                session=s,
+                actor=actor,
+                name=name,
+                role=role,
+                password=password,
+                display_name=f"Demo {role.replace('_', ' ')}",
+            )
+            created.append((name, role, password))
+    path = settings.home / CREDENTIALS_FILE
+    if created:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            for name, role, password in created:
+                fh.write(f"{name}\t{role}\t{password}\n")
+    return tuple(created), str(path)
 
 
 def _scaled(progress: Progress, start: float, span: float) -> Progress:
@@ -36,7 +86,12 @@ def _scaled(progress: Progress, start: float, span: float) -> Progress:
 
 
 def seed_demo(
-    *, engine: Engine, settings: Settings, n_rows: int = DEMO_ROWS, progress: Progress = _no_progress
+    *,
+    engine: Engine,
+    settings: Settings,
+    n_rows: int = DEMO_ROWS,
+    progress: Progress = _no_progress,
+    admin_name: str | None = None,
 ) -> DemoSeed:
     """Create the demo project with this month's and next month's churn data, unless it exists.
 
@@ -44,8 +99,11 @@ def seed_demo(
     """
     from mlcore.data.synthetic import make_churn
 
+    new_accounts, credentials = ensure_demo_accounts(engine=engine, settings=settings, admin_name=admin_name)
     with session_scope(engine) as s:
-        user = get_or_create_user(session=s, name=DEMO_USER, display_name="Demo")
+        designer = _user(s, DEMO_ACCOUNTS["product_designer"])
+        admin = _user(s, DEMO_ACCOUNTS["admin"])
+        assert designer is not None and admin is not None
         project = s.exec(select(Project).where(Project.name == DEMO_PROJECT)).first()
         if project is None:
             project = create_project(
@@ -59,12 +117,25 @@ def seed_demo(
                     ),
                     task_type="classification",
                 ),
-                actor=user,
+                actor=designer,
             )
-        project_id, user_id = project.id or 0, user.id or 0
+        project_id = project.id or 0
+        for role, name in DEMO_ACCOUNTS.items():
+            member = _user(s, name)
+            if member is not None and role != "admin":
+                set_member(session=s, actor=admin, project_id=project_id, user_id=member.id or 0, role=role)
+        engineer = _user(s, DEMO_ACCOUNTS["data_engineer"])
+        assert engineer is not None
+        user_id = engineer.id or 0
         existing = s.exec(select(Dataset).where(Dataset.project_id == project_id)).first()
     if existing is not None:
-        return DemoSeed(project_id=project_id, created=False, version_labels=())
+        return DemoSeed(
+            project_id=project_id,
+            created=False,
+            version_labels=(),
+            new_accounts=new_accounts,
+            credentials_path=credentials,
+        )
     progress(0.05, "demo.generating")
     demo = make_churn(n_rows, random_state=DEMO_SEED)
     store = ArtifactStore(settings.artifacts_dir)
@@ -92,4 +163,10 @@ def seed_demo(
             progress=_scaled(progress, start, 0.45),
         )
         labels.append(version.label)
-    return DemoSeed(project_id=project_id, created=True, version_labels=tuple(labels))
+    return DemoSeed(
+        project_id=project_id,
+        created=True,
+        version_labels=tuple(labels),
+        new_accounts=new_accounts,
+        credentials_path=credentials,
+    )

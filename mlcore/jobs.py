@@ -40,6 +40,8 @@ _KIND_MODULES: dict[str, str] = {
     "import_synthetic": "mlcore.data.imports",
     "sleep": "mlcore.jobs",
 }
+# The permission a kind needs in its project (None: internal or diagnostic kinds).
+_KIND_ACTIONS: dict[str, str | None] = {"import_file": "dataset.import", "import_synthetic": "dataset.import"}
 _REGISTRY: dict[str, Callable[[JobContext, dict[str, Any]], dict[str, Any]]] = {}
 
 
@@ -109,8 +111,20 @@ def _view(job: Job) -> JobView:
 def submit_job(
     *, session: Session, kind: str, params: dict[str, Any], actor_id: int, project_id: int | None = None
 ) -> Job:
-    """Record a queued job (not started yet: see :func:`launch_job`)."""
+    """Record a queued job (not started yet: see :func:`launch_job`).
+
+    Raises
+    ------
+    PermissionDenied
+        If the kind needs a permission the actor lacks in the project.
+    """
     _resolve(kind)
+    action = _KIND_ACTIONS.get(kind)
+    if action is not None:
+        from mlcore.auth import require
+        from mlcore.store.models import User
+
+        require(session=session, user=session.get(User, actor_id), action=action, project_id=project_id)
     job = Job(kind=kind, params=params, created_by_id=actor_id, project_id=project_id)
     session.add(job)
     session.flush()

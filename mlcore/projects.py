@@ -9,17 +9,17 @@ import pandas as pd
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select, update
 
+from mlcore.audit import record_event
+from mlcore.auth import require, visible_project_ids
 from mlcore.errors import ConflictError, InputError, NotFound
 from mlcore.naming import check_name
-from mlcore.store.models import Project, ProjectBase, User, utcnow
-from mlcore.users import get_or_create_user
+from mlcore.store.models import Membership, Project, ProjectBase, User, utcnow
 
 __all__ = [
     "ProjectCreate",
     "ProjectSummary",
     "TASK_TYPES",
     "create_project",
-    "get_or_create_user",
     "get_project",
     "get_project_by_name",
     "list_projects",
@@ -62,7 +62,10 @@ def create_project(*, session: Session, data: ProjectCreate, actor: User) -> Pro
     ------
     InputError
         If the name is invalid or already used, or the task type is unknown.
+    PermissionDenied
+        If the actor's role may not create projects.
     """
+    require(session=session, user=actor, action="project.create")
     clean = _validate(data)
     if session.exec(select(Project).where(Project.name == clean.name)).first() is not None:
         raise InputError("errors.project_exists", name=clean.name)
@@ -72,6 +75,17 @@ def create_project(*, session: Session, data: ProjectCreate, actor: User) -> Pro
         session.flush()
     except IntegrityError as exc:  # someone else created the same name meanwhile
         raise InputError("errors.project_exists", name=clean.name) from exc
+    session.add(Membership(project_id=project.id or 0, user_id=actor.id or 0, role=actor.role))
+    record_event(
+        session=session,
+        actor=actor,
+        action="project.create",
+        object_type="project",
+        object_id=project.id or 0,
+        project_id=project.id,
+        after=clean.model_dump(),
+    )
+    session.flush()
     return project
 
 
@@ -112,24 +126,61 @@ def update_project(
     ------
     ConflictError
         If someone saved the project since ``expected_version`` was read.
+    PermissionDenied
+        If the actor's role in the project may not edit it.
     """
+    require(session=session, user=actor, action="project.edit", project_id=project_id)
     clean = _validate(data)
     clash = session.exec(select(Project).where(Project.name == clean.name, Project.id != project_id)).first()
     if clash is not None:
         raise InputError("errors.project_exists", name=clean.name)
-    return _bump(session=session, project_id=project_id, expected_version=expected_version, values=clean.model_dump())
+    before = get_project(session=session, project_id=project_id)
+    old = {"name": before.name, "description": before.description, "task_type": before.task_type}
+    updated = _bump(
+        session=session, project_id=project_id, expected_version=expected_version, values=clean.model_dump()
+    )
+    new = clean.model_dump()
+    record_event(
+        session=session,
+        actor=actor,
+        action="project.edit",
+        object_type="project",
+        object_id=project_id,
+        project_id=project_id,
+        before={k: v for k, v in old.items() if new[k] != v},
+        after={k: v for k, v in new.items() if old[k] != v},
+    )
+    return updated
 
 
 def set_archived(*, session: Session, project_id: int, expected_version: int, archived: bool, actor: User) -> Project:
     """Archive (hide from the default list) or restore a project."""
-    return _bump(
+    require(session=session, user=actor, action="project.archive", project_id=project_id)
+    updated = _bump(
         session=session, project_id=project_id, expected_version=expected_version, values={"archived": archived}
     )
+    record_event(
+        session=session,
+        actor=actor,
+        action="project.archive" if archived else "project.restore",
+        object_type="project",
+        object_id=project_id,
+        project_id=project_id,
+        before={"archived": not archived},
+        after={"archived": archived},
+    )
+    return updated
 
 
-def list_projects(*, session: Session, include_archived: bool = False) -> list[ProjectSummary]:
-    """Projects ordered by name, with their owner's name."""
+def list_projects(
+    *, session: Session, include_archived: bool = False, for_user: User | None = None
+) -> list[ProjectSummary]:
+    """Projects ordered by name, with their owner's name; only those ``for_user`` may see, if given."""
     stmt = select(Project, User).join(User, col(User.id) == col(Project.owner_id)).order_by(col(Project.name))
+    if for_user is not None:
+        visible = visible_project_ids(session=session, user=for_user)
+        if visible is not None:
+            stmt = stmt.where(col(Project.id).in_(visible))
     if not include_archived:
         stmt = stmt.where(col(Project.archived).is_(False))
     return [

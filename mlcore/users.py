@@ -1,24 +1,12 @@
-"""Users as actors of writes (sign-in and roles come with the access issue)."""
+"""A user's own preferences (accounts and roles are in :mod:`mlcore.auth`)."""
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from mlcore.errors import InputError, NotFound
 from mlcore.i18n import LANGUAGES
-from mlcore.naming import check_name
 from mlcore.store.models import User
-
-
-def get_or_create_user(*, session: Session, name: str, display_name: str = "") -> User:
-    """Return the user called ``name``, creating it if needed."""
-    clean = check_name(name, what="user")
-    user = session.exec(select(User).where(User.name == clean)).first()
-    if user is None:
-        user = User(name=clean, display_name=display_name or clean)
-        session.add(user)
-        session.flush()
-    return user
 
 
 def set_language(*, session: Session, user_id: int, language: str) -> User:

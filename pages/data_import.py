@@ -15,8 +15,8 @@ from mlcore.data.imports import (
 )
 from mlcore.errors import MLCoreError
 from ui.i18n import lang, t
-from ui.state import current_project, current_user, workspace
-from ui.widgets import jobs_panel, page_header, show_error, show_flash, user_errors
+from ui.state import allowed, current_project, current_user, workspace
+from ui.widgets import jobs_panel, page_header, role_notice, show_error, show_flash, user_errors
 
 page_header("import.title", "import.intro")
 show_flash()
@@ -73,8 +73,10 @@ def choose_and_save(preview: ingest.Preview, *, key: str, default_name: str, sta
     )
     name = st.text_input(t("import.dataset_name"), value=default_name, max_chars=100, key=f"name_{key}")
     for problem in choices.unresolved:
-        st.error(t("import.unresolved", column=problem.column or "?", problem=t(problem.key, **problem.params)),
-                 icon=":material/block:")
+        st.error(
+            t("import.unresolved", column=problem.column or "?", problem=t(problem.key, **problem.params)),
+            icon=":material/block:",
+        )
     if st.button(t("import.save"), type="primary", key=f"save_{key}", disabled=bool(choices.unresolved)):
         with user_errors():
             job_id = submit_import(
@@ -91,6 +93,11 @@ def choose_and_save(preview: ingest.Preview, *, key: str, default_name: str, sta
             st.session_state["_flash"] = t("import.started", job_id=job_id)
             st.rerun()
 
+
+if not allowed("dataset.import", project.id):
+    role_notice("dataset.import")
+    jobs_panel(project.id, IMPORT_KINDS)
+    st.stop()
 
 tab_file, tab_sql, tab_synth = st.tabs([t("import.tab.file"), t("import.tab.sql"), t("import.tab.synthetic")])
 

@@ -5,8 +5,8 @@ import streamlit as st
 from mlcore.projects import TASK_TYPES, ProjectCreate, create_project, projects_frame, set_archived, update_project
 from mlcore.store.engine import session_scope
 from ui.i18n import lang, t
-from ui.state import current_project, current_user, projects, select_project, workspace
-from ui.widgets import flash, page_header, show_flash, user_errors
+from ui.state import allowed, current_project, current_user, projects, select_project, workspace
+from ui.widgets import flash, page_header, role_notice, show_flash, user_errors
 
 page_header("projects.title", "projects.intro")
 show_flash()
@@ -34,28 +34,36 @@ else:
     st.info(t("projects.none_yet"))
 
 left, right = st.columns(2)
-with left, st.form("create_project"):
-    st.subheader(t("projects.create"))
-    name = st.text_input(t("projects.field.name"), max_chars=100, key="new_project_name")
-    task = st.selectbox(
-        t("projects.field.task"), TASK_TYPES, format_func=task_labels.__getitem__, key=f"new_project_task_{lang()}"
-    )
-    description = st.text_area(t("projects.field.description"), max_chars=5000, key="new_project_description")
-    if st.form_submit_button(t("projects.create_button"), type="primary"):
-        created_id = None
-        with user_errors(), session_scope(engine) as s:
-            created = create_project(
-                session=s, data=ProjectCreate(name=name, description=description, task_type=task), actor=user
-            )
-            created_id = created.id
-        if created_id is not None:
-            select_project(created_id)
-            flash(t("projects.created", name=name.strip()))
-            st.rerun()
+if not allowed("project.create"):
+    with left:
+        st.subheader(t("projects.create"))
+        role_notice("project.create")
+else:
+    with left, st.form("create_project"):
+        st.subheader(t("projects.create"))
+        name = st.text_input(t("projects.field.name"), max_chars=100, key="new_project_name")
+        task = st.selectbox(
+            t("projects.field.task"), TASK_TYPES, format_func=task_labels.__getitem__, key=f"new_project_task_{lang()}"
+        )
+        description = st.text_area(t("projects.field.description"), max_chars=5000, key="new_project_description")
+        if st.form_submit_button(t("projects.create_button"), type="primary"):
+            created_id = None
+            with user_errors(), session_scope(engine) as s:
+                created = create_project(
+                    session=s, data=ProjectCreate(name=name, description=description, task_type=task), actor=user
+                )
+                created_id = created.id
+            if created_id is not None:
+                select_project(created_id)
+                flash(t("projects.created", name=name.strip()))
+                st.rerun()
 
 project = current_project()
 with right:
-    if project is not None:
+    if project is not None and not allowed("project.edit", project.id):
+        st.subheader(project.name)
+        role_notice("project.edit")
+    elif project is not None:
         # The version the user started editing from: a save against it fails if someone saved since.
         base_key = f"edit_base_{project.id}"
         if base_key not in st.session_state or f"edit_name_{project.id}" not in st.session_state:

@@ -1,14 +1,11 @@
-"""Cached workspace, the current user and project, kept across pages."""
+"""Cached workspace, the signed-in user and the current project, kept across pages."""
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
-from sqlmodel import Session
 
-from mlcore.i18n import LANGUAGES
-from mlcore.projects import ProjectSummary, get_or_create_user, list_projects
+from mlcore.auth import can
+from mlcore.projects import ProjectSummary, list_projects
 from mlcore.store.engine import session_scope
 from mlcore.store.models import User
 from mlcore.workspace import Workspace, open_workspace
@@ -22,29 +19,25 @@ def workspace() -> Workspace:
     return open_workspace()
 
 
-def session() -> Session:
-    return Session(workspace().engine, expire_on_commit=False)
-
-
 def current_user() -> User:
-    """The acting user (until sign-in exists: ``$MLCORE_USER`` or ``local``)."""
-    if "user" not in st.session_state:
-        with session_scope(workspace().engine) as s:
-            user = get_or_create_user(session=s, name=os.environ.get("MLCORE_USER", "local"), display_name="")
-            st.session_state["user"] = user
-            if "lang" not in st.session_state and user.language in LANGUAGES:
-                st.session_state["lang"] = user.language
-    user: User = st.session_state["user"]
+    """The signed-in user (the router shows the sign-in page to everyone else)."""
+    from ui.auth import signed_in_user
+
+    user = signed_in_user()
+    if user is None:
+        st.stop()
+    assert user is not None
     return user
 
 
 def projects(include_archived: bool = False) -> list[ProjectSummary]:
+    """The projects the signed-in user may see."""
     with session_scope(workspace().engine) as s:
-        return list_projects(session=s, include_archived=include_archived)
+        return list_projects(session=s, include_archived=include_archived, for_user=current_user())
 
 
 def current_project() -> ProjectSummary | None:
-    """The project chosen in the sidebar, or the first active one."""
+    """The project chosen in the sidebar, or the first one the user may see."""
     active = projects()
     chosen = st.session_state.get(PROJECT_KEY)
     for p in active:
@@ -58,3 +51,9 @@ def current_project() -> ProjectSummary | None:
 
 def select_project(project_id: int) -> None:
     st.session_state[PROJECT_KEY] = project_id
+
+
+def allowed(action: str, project_id: int | None = None) -> bool:
+    """Whether the signed-in user may perform ``action`` (pages hide controls when not)."""
+    with session_scope(workspace().engine) as s:
+        return can(session=s, user=current_user(), action=action, project_id=project_id)

@@ -117,3 +117,11 @@ def flash(message: str) -> None:
 def show_flash() -> None:
     if "_flash" in st.session_state:
         st.success(st.session_state.pop("_flash"), icon=":material/check:")
+
+
+def role_notice(action: str) -> None:
+    """Explain why the controls of a page are hidden and whom to ask."""
+    from mlcore.auth import allowed_roles
+
+    roles = ", ".join(t(f"role_name.{r}") for r in allowed_roles(action))
+    st.info(t("auth.read_only", roles=roles), icon=":material/lock:")

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from mlcore.artifacts import ArtifactStore
+from mlcore.auth import require
 from mlcore.config import Settings
 from mlcore.data import ingest
 from mlcore.data.versions import VersionSummary, create_version, get_version
@@ -325,8 +326,7 @@ def read_role_choices(preview: ingest.Preview, edited: pd.DataFrame) -> RoleChoi
     unresolved = tuple(
         p
         for p in preview.problems
-        if p.column is None
-        or (p.column not in drop and (p.key not in ingest.ROLE_RESOLVABLE or p.column not in roles))
+        if p.column is None or (p.column not in drop and (p.key not in ingest.ROLE_RESOLVABLE or p.column not in roles))
     )
     return RoleChoices(roles=roles, drop=tuple(drop), unresolved=unresolved)
 
@@ -376,6 +376,8 @@ def submit_import(
     from mlcore.jobs import launch_job, submit_job
 
     where = where.validated()
+    with session_scope(engine) as session:
+        require(session=session, user=session.get(User, actor_id), action="dataset.import", project_id=where.project_id)
     params: dict[str, Any] = {**where.to_params(), "actor_id": actor_id}
     if staged_path is not None:
         kind = "import_file"

@@ -14,6 +14,8 @@ import pyarrow.csv as pacsv
 from sqlmodel import Session, col, func, select
 
 from mlcore.artifacts import ArtifactRef, ArtifactStore, register_artifact
+from mlcore.audit import record_event
+from mlcore.auth import require
 from mlcore.errors import InputError, NotFound
 from mlcore.naming import check_name
 from mlcore.store.models import Dataset, DatasetVersion, Project, User
@@ -61,6 +63,7 @@ def create_version(
     recipe: dict[str, Any] | None = None,
     source: dict[str, Any] | None = None,
     parent_id: int | None = None,
+    action: str = "dataset.import",
 ) -> DatasetVersion:
     """Record a new version of ``dataset_name`` whose data is the stored Parquet ``ref``.
 
@@ -74,7 +77,10 @@ def create_version(
         If the dataset name is invalid or the target is not a column.
     NotFound
         If the project or parent version does not exist.
+    PermissionDenied
+        If ``actor``'s role in the project may not perform ``action``.
     """
+    require(session=session, user=actor, action=action, project_id=project_id)
     name = check_name(dataset_name, what="dataset")
     project = session.get(Project, project_id)
     if project is None or project.archived:
@@ -108,6 +114,22 @@ def create_version(
     )
     session.add(version)
     session.flush()
+    record_event(
+        session=session,
+        actor=actor,
+        action="dataset.version_create",
+        object_type="dataset_version",
+        object_id=version.id or 0,
+        project_id=project_id,
+        after={
+            "dataset": name,
+            "number": version.number,
+            "rows": n_rows,
+            "sha256": ref.sha256,
+            "operation": operation,
+            "parent_id": parent_id,
+        },
+    )
     return version
 
 

@@ -19,7 +19,50 @@ class User(SQLModel, table=True):
     name: str = Field(index=True, unique=True, max_length=100)
     display_name: str = Field(default="", max_length=200)
     language: str = Field(default="en", max_length=8)
+    # The job this person does (see mlcore.auth.ROLES); per-project roles are in Membership.
+    role: str = Field(default="viewer", max_length=40)
+    # argon2 hash; empty means the account cannot sign in with a password (e.g. SSO only).
+    password_hash: str = Field(default="", max_length=300)
+    email: str = Field(default="", max_length=300, index=True)
+    disabled: bool = Field(default=False)
+    version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins per typed name (known or not, so lock-outs reveal no account)."""
+
+    name: str = Field(primary_key=True, max_length=100)
+    failures: int = Field(default=0)
+    locked_until: datetime | None = Field(default=None)
+
+
+class Membership(SQLModel, table=True):
+    """A user's role in one project."""
+
+    __table_args__ = (UniqueConstraint("project_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    role: str = Field(max_length=40)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One write: who, when, where, what, before/after, and why."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    actor_name: str = Field(default="", max_length=100)
+    project_id: int | None = Field(default=None, foreign_key="project.id", index=True)
+    object_type: str = Field(max_length=40)
+    object_id: str = Field(default="", max_length=100)
+    action: str = Field(max_length=60, index=True)
+    before: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    after: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    reason: str = Field(default="", max_length=5000)
 
 
 class ProjectBase(SQLModel):

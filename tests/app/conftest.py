@@ -59,10 +59,24 @@ def app_ws(tmp_path, monkeypatch, demo_template) -> Workspace:
     ws.engine.dispose()
 
 
+def user_id(ws: Workspace, name: str) -> int:
+    from mlcore.auth import get_user
+
+    with session_scope(ws.engine) as s:
+        return get_user(session=s, name=name).id
+
+
+def signed_in_app(ws: Workspace, name: str) -> AppTest:
+    """An AppTest whose session is signed in as ``name`` (the sign-in form has its own tests)."""
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    app.session_state["user_id"] = user_id(ws, name)
+    app.session_state["last_seen"] = time.time()
+    return app.run()
+
+
 @pytest.fixture
 def at(app_ws) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    return app.run()
+    return signed_in_app(app_ws, "demo-admin")
 
 
 def wait_for_jobs(ws: Workspace, timeout: float = 60) -> None:

@@ -38,7 +38,7 @@ def test_language_is_remembered_for_the_user(at, app_ws):
     from mlcore.store.models import User
 
     with session_scope(app_ws.engine) as s:
-        assert s.exec(select(User).where(User.name == "tester")).one().language == "es"
+        assert s.exec(select(User).where(User.name == "demo-admin")).one().language == "es"
 
 
 def test_create_project_and_it_is_selected(at, app_ws):

@@ -16,7 +16,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "tests" / "e2e" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
-PAGES = [("Projects", "Projects"), ("Import data", "Import data"), ("Dataset versions", "Dataset versions")]
+PAGES = [
+    ("Projects", "Projects"),
+    ("Import data", "Import data"),
+    ("Dataset versions", "Dataset versions"),
+    ("Audit trail", "Audit trail"),
+    ("Users and members", "Users and members"),
+]
 
 pytestmark = pytest.mark.e2e
 
@@ -70,7 +76,10 @@ def server(tmp_path_factory):
     else:
         proc.kill()
         pytest.fail("streamlit did not become healthy: " + proc.stdout.read().decode(errors="replace")[-2000:])
-    yield url
+    creds = dict(
+        (line.split("\t")[0], line.split("\t")[2]) for line in (home / "demo-credentials.txt").read_text().splitlines()
+    )
+    yield url, creds
     proc.terminate()
     try:
         proc.wait(timeout=10)
@@ -82,6 +91,7 @@ def server(tmp_path_factory):
 def page(server):
     from playwright.sync_api import sync_playwright
 
+    url, creds = server
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
@@ -98,8 +108,12 @@ def page(server):
         )
         pg = browser.new_page(viewport={"width": 1400, "height": 1800})
         pg.set_default_timeout(30_000)
-        # First request of a fresh server is a deep link: it must still get the router (sidebar, language).
-        pg.goto(f"{server}/data_versions")
+        # First request of a fresh server is a deep link: sign in, then land on that page with the router.
+        pg.goto(f"{url}/data_versions")
+        pg.locator("h1").filter(has_text="Sign in").wait_for()
+        pg.get_by_label("User name").fill("demo-admin")
+        pg.get_by_role("textbox", name="Password").fill(creds["demo-admin"])
+        pg.get_by_role("button", name="Sign in").click()
         pg.locator("h1").filter(has_text="Dataset versions").wait_for()
         pg.wait_for_selector('[data-testid="stSidebarNav"]')
         pg.get_by_text("Language").first.wait_for()

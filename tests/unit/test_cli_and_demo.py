@@ -25,6 +25,8 @@ def env(settings, monkeypatch):
     monkeypatch.setenv("MLCORE_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("MLCORE_USER", "cli-user")
     monkeypatch.delenv("MLCORE_LANG", raising=False)
+    first = runner.invoke(app, ["users", "add", "cli-user", "--role", "admin"])
+    assert first.exit_code == 0 and "password (shown once)" in first.stdout
     return settings
 
 

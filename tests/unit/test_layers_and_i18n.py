@@ -51,10 +51,9 @@ def test_placeholders_match_between_languages():
 def _keys_used_in_code() -> set[str]:
     pattern = re.compile(r"""(?:\bt|translate|Error|page_header)\(\s*["']([a-z_]+(?:\.[a-z0-9_]+)+)["']""")
     keys: set[str] = set()
-    for folder in ("mlcore", "ui", "pages"):
-        for path in (ROOT / folder).rglob("*.py"):
-            keys |= set(pattern.findall(path.read_text(encoding="utf-8")))
-    keys |= set(re.findall(r'"([a-z_]+\.[a-z0-9_.]+)"', (ROOT / "app.py").read_text(encoding="utf-8")))
+    paths = [ROOT / "app.py", *[p for folder in ("mlcore", "ui", "pages") for p in (ROOT / folder).rglob("*.py")]]
+    for path in paths:
+        keys |= set(pattern.findall(path.read_text(encoding="utf-8")))
     return {k for k in keys if not k.endswith(".")}
 
 

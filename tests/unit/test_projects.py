@@ -8,7 +8,6 @@ from mlcore.errors import ConflictError, InputError, NotFound
 from mlcore.projects import (
     ProjectCreate,
     create_project,
-    get_or_create_user,
     get_project_by_name,
     list_projects,
     projects_frame,
@@ -20,8 +19,10 @@ from mlcore.store.engine import session_scope
 
 @pytest.fixture
 def actor(ws):
+    from mlcore.auth import create_user
+
     with session_scope(ws.engine) as s:
-        return get_or_create_user(session=s, name="ana")
+        return create_user(session=s, actor=None, name="ana", role="admin", password="correct horse 1")
 
 
 def test_create_list_rename_archive(ws, actor):
