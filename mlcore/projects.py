@@ -214,3 +214,23 @@ def projects_frame(rows: list[ProjectSummary]) -> pd.DataFrame:
         ],
         columns=["name", "task_type", "owner", "archived", "created_at", "description"],
     )
+
+
+def edit_conflicts(*, started_from: dict[str, str], now_saved: ProjectSummary, mine: dict[str, str]) -> pd.DataFrame:
+    """What someone else changed since an edit started, beside the user's own edit, field by field.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> now = ProjectSummary(1, "B", "", "classification", "ana", False, 2, datetime(2026, 1, 1))
+    >>> edit_conflicts(started_from={"name": "A"}, now_saved=now, mine={"name": "C"})["field"].tolist()
+    ['name']
+    """
+    current = {"name": now_saved.name, "description": now_saved.description, "task_type": now_saved.task_type}
+    rows = [
+        {"field": field, "started_from": started_from.get(field, ""), "now_saved": current[field],
+         "yours": mine.get(field, "")}
+        for field in current
+        if started_from.get(field, current[field]) != current[field]
+    ]
+    return pd.DataFrame(rows, columns=["field", "started_from", "now_saved", "yours"])

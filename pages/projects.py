@@ -2,7 +2,15 @@
 
 import streamlit as st
 
-from mlcore.projects import TASK_TYPES, ProjectCreate, create_project, projects_frame, set_archived, update_project
+from mlcore.projects import (
+    TASK_TYPES,
+    ProjectCreate,
+    create_project,
+    edit_conflicts,
+    projects_frame,
+    set_archived,
+    update_project,
+)
 from mlcore.store.engine import session_scope
 from ui.i18n import lang, t
 from ui.state import allowed, current_project, current_user, projects, select_project, workspace
@@ -66,9 +74,13 @@ with right:
     elif project is not None:
         # The version the user started editing from: a save against it fails if someone saved since.
         base_key = f"edit_base_{project.id}"
+        snapshot_key = f"edit_snapshot_{project.id}"
         if base_key not in st.session_state or f"edit_name_{project.id}" not in st.session_state:
             # a fresh form (or one just saved) starts from the current version
             st.session_state[base_key] = project.version
+            st.session_state[snapshot_key] = {
+                "name": project.name, "description": project.description, "task_type": project.task_type,
+            }
         base_version = st.session_state[base_key]
         with st.form(f"edit_project_{project.id}"):
             st.subheader(t("projects.edit", name=project.name))
@@ -111,10 +123,25 @@ with right:
             st.rerun()
         if base_version != project.version:
             st.warning(t("projects.changed_meanwhile", version=project.version))
+            st.dataframe(
+                edit_conflicts(
+                    started_from=st.session_state[snapshot_key],
+                    now_saved=project,
+                    mine={"name": new_name, "description": new_description, "task_type": new_task},
+                ),
+                hide_index=True,
+                column_config={
+                    "field": t("projects.conflict.field"),
+                    "started_from": t("projects.conflict.started_from"),
+                    "now_saved": t("projects.conflict.now_saved"),
+                    "yours": t("projects.conflict.yours"),
+                },
+            )
             if st.button(t("projects.reload"), key=f"reload_{project.id}"):
                 st.session_state.pop(base_key, None)
-                for suffix in ("name", "task", "description"):
+                for suffix in ("name", "description"):
                     st.session_state.pop(f"edit_{suffix}_{project.id}", None)
+                st.session_state.pop(f"edit_task_{project.id}_{lang()}", None)
                 st.rerun()
     archived = [p for p in rows if p.archived]
     if archived:

@@ -85,13 +85,24 @@ def test_stale_edit_shows_conflict_and_keeps_input(at, app_ws):
         pid = list_projects(session=s)[0].id
     at.text_input(key=f"edit_name_{pid}").input("Mine")
     with session_scope(app_ws.engine) as s:  # someone else saves first
-        s.get(Project, pid).version += 1
+        theirs = s.get(Project, pid)
+        theirs.name, theirs.version = "Theirs", theirs.version + 1
     at.button(key=f"FormSubmitter:edit_project_{pid}-Save changes").click().run()
     assert not at.exception
     assert any("meanwhile" in e for e in texts(at, "error"))
     assert at.text_input(key=f"edit_name_{pid}").value == "Mine"
+    diff = at.dataframe[-1].value
+    assert diff.to_dict("records") == [
+        {"field": "name", "started_from": "Demo: customer churn", "now_saved": "Theirs", "yours": "Mine"}
+    ]
     with session_scope(app_ws.engine) as s:
-        assert s.get(Project, pid).name != "Mine"
+        assert s.get(Project, pid).name == "Theirs"
+    at.button(key=f"reload_{pid}").click().run()  # start again from the saved version, then re-apply
+    assert at.text_input(key=f"edit_name_{pid}").value == "Theirs"
+    at.text_input(key=f"edit_name_{pid}").input("Mine")
+    at.button(key=f"FormSubmitter:edit_project_{pid}-Save changes").click().run()
+    with session_scope(app_ws.engine) as s:
+        assert s.get(Project, pid).name == "Mine"
 
 
 def _upload(at, name: str, content: bytes):
