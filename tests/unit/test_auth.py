@@ -348,3 +348,47 @@ def test_demo_accounts_one_per_role_passwords_kept_private(ws):
     with session_scope(ws.engine) as s:
         viewer = s.exec(select(User).where(User.name == DEMO_ACCOUNTS["viewer"])).one()
         assert [p.name for p in list_projects(session=s, for_user=viewer)] == ["Demo: customer churn"]
+
+
+def test_streamlit_config_keeps_xsrf_and_an_upload_limit():
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["enableXsrfProtection"] is True
+    assert 0 < config["server"]["maxUploadSize"] <= 2000
+    assert config["client"]["showErrorDetails"] == "none"  # tracebacks never reach the page
+
+
+def test_sql_passwords_are_never_stored(ws, people, tmp_path):
+    import sqlite3
+
+    from mlcore.data.imports import mask_url
+    from mlcore.store.models import DatasetVersion, Job
+
+    assert mask_url("postgresql://ana:s3cret@db.example/ciclo") == "postgresql://ana:***@db.example/ciclo"
+    db = tmp_path / "shop.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("create table t (x int)")
+        conn.executemany("insert into t values (?)", [(i,) for i in range(30)])
+    with session_scope(ws.engine) as s:
+        set_member(session=s, actor=people["admin"], project_id=people["project"], user_id=people["outsider"].id,
+                   role="data_engineer")
+    url = f"sqlite:///{db}"
+    submit_import(engine=ws.engine, settings=ws.settings, where=ImportTarget(project_id=people["project"],
+                  dataset_name="shop"), actor_id=people["outsider"].id, sql=(url, "SELECT x FROM t"))
+    with session_scope(ws.engine) as s:
+        job = s.exec(select(Job)).one()
+        # the query result was staged; only the password-free URL and the query are kept for lineage
+        assert job.params["recipe"] == {"url": mask_url(url), "query": "SELECT x FROM t"}
+        assert "staged_path" in job.params
+    import time
+
+    for _ in range(300):
+        with session_scope(ws.engine) as s:
+            if s.get(Job, job.id).status not in ("queued", "running"):
+                break
+        time.sleep(0.1)
+    with session_scope(ws.engine) as s:
+        assert s.get(Job, job.id).status == "succeeded"
+        assert s.exec(select(DatasetVersion)).one().recipe["url"] == mask_url(url)
