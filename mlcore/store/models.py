@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, UniqueConstraint
@@ -146,3 +146,110 @@ class Job(SQLModel, table=True):
     started_at: datetime | None = Field(default=None)
     heartbeat_at: datetime | None = Field(default=None)
     finished_at: datetime | None = Field(default=None)
+
+
+class PlanningCanvas(SQLModel, table=True):
+    """A project's objectives canvas (the success criteria later stages read)."""
+
+    project_id: int = Field(foreign_key="project.id", primary_key=True)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = Field(default=1)
+    updated_by_id: int = Field(foreign_key="user.id")
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ChecklistAnswer(SQLModel, table=True):
+    """One feasibility-checklist answer, saved per item so people can fill the list at the same time."""
+
+    __table_args__ = (UniqueConstraint("project_id", "item_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    item_id: str = Field(max_length=80)
+    answer: str = Field(default="unknown", max_length=20)
+    evidence: str = Field(default="", max_length=5000)
+    evidence_link: str = Field(default="", max_length=500)
+    owner_role: str = Field(default="", max_length=40)
+    due_date: date | None = Field(default=None)
+    version: int = Field(default=1)
+    updated_by_id: int = Field(foreign_key="user.id")
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class CustomChecklistItem(SQLModel, table=True):
+    """A checklist item a project added for itself."""
+
+    __table_args__ = (UniqueConstraint("project_id", "item_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    item_id: str = Field(max_length=80)
+    dimension: str = Field(max_length=40)
+    question: str = Field(max_length=1000)
+    help: str = Field(default="", max_length=5000)
+    owner_role: str = Field(default="", max_length=40)
+    blocking: bool = Field(default=False)
+    created_by_id: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class GateDecision(SQLModel, table=True):
+    """A go / no-go / go-with-conditions decision; the newest one is the gate's status."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    decision: str = Field(max_length=30)
+    rationale: str = Field(max_length=10000)
+    conditions: str = Field(default="", max_length=10000)
+    canvas: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    decided_by_id: int = Field(foreign_key="user.id")
+    decided_at: datetime = Field(default_factory=utcnow)
+
+
+class ProjectSettings(SQLModel, table=True):
+    """Per-project settings (quality-check thresholds, …)."""
+
+    project_id: int = Field(foreign_key="project.id", primary_key=True)
+    quality: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = Field(default=1)
+
+
+class QualityRun(SQLModel, table=True):
+    """Quality-check results for one dataset version (the report itself is a JSON artifact)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset_version_id: int = Field(foreign_key="datasetversion.id", index=True)
+    report_sha256: str = Field(foreign_key="artifact.sha256", max_length=64)
+    thresholds: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    n_pass: int = 0
+    n_warn: int = 0
+    n_fail: int = 0
+    created_by_id: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class FindingAck(SQLModel, table=True):
+    """A finding acknowledged with a note (also an audit event)."""
+
+    __table_args__ = (UniqueConstraint("dataset_version_id", "finding_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset_version_id: int = Field(foreign_key="datasetversion.id", index=True)
+    finding_key: str = Field(max_length=300)
+    note: str = Field(default="", max_length=5000)
+    acknowledged_by_id: int = Field(foreign_key="user.id")
+    acknowledged_at: datetime = Field(default_factory=utcnow)
+
+
+class ProfileReport(SQLModel, table=True):
+    """A ydata-profiling HTML report cached by the profiled data's SHA-256 and its settings."""
+
+    __table_args__ = (UniqueConstraint("dataset_sha256", "mode"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset_sha256: str = Field(max_length=64, index=True)
+    mode: str = Field(max_length=60)  # "minimal", "explorative", or "compare:<other sha>"
+    html_sha256: str = Field(foreign_key="artifact.sha256", max_length=64)
+    sampled: bool = False
+    n_rows_profiled: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
