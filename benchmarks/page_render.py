@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PAGES = ["pages/projects.py", "pages/data_import.py", "pages/data_versions.py"]
+PAGES = ["pages/projects.py", "pages/data_import.py", "pages/data_versions.py", "pages/audit.py", "pages/admin.py"]
 
 
 def main() -> None:
@@ -39,6 +39,11 @@ def main() -> None:
 
     ws = open_workspace(load_settings())
     seed_demo(engine=ws.engine, settings=ws.settings, n_rows=args.rows)
+    from mlcore.auth import get_user
+    from mlcore.store.engine import session_scope
+
+    with session_scope(ws.engine) as s:
+        admin_id = get_user(session=s, name="demo-admin").id
 
     def timed(make) -> float:
         at = make()
@@ -58,6 +63,8 @@ def main() -> None:
 
         def make(page=page):
             at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+            at.session_state["user_id"] = admin_id
+            at.session_state["last_seen"] = time.time() + 3600
             at.run()
             at.switch_page(page)
             return at
