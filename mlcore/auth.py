@@ -45,6 +45,18 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "dataset.import": frozenset({"data_engineer", "model_developer"}),
     "users.manage": frozenset(),
     "audit.read": frozenset({"security_analyst", "ai_ethics_reviewer", "product_designer"}),
+    "planning.edit": frozenset({"product_designer"}),
+    "planning.answer": frozenset(
+        {"product_designer", "data_engineer", "model_developer", "deployment_engineer", "security_analyst",
+         "ai_ethics_reviewer", "domain_expert"}
+    ),
+    "planning.analyse": frozenset({"product_designer", "data_engineer", "model_developer"}),
+    "planning.signoff": frozenset({"product_designer"}),
+    "data.profile": frozenset({"data_engineer", "model_developer"}),
+    "data.settings": frozenset({"data_engineer", "model_developer"}),
+    "labels.detect": frozenset({"data_engineer", "model_developer"}),
+    "labels.review": frozenset({"domain_expert", "data_engineer"}),
+    "labels.apply": frozenset({"data_engineer", "model_developer", "domain_expert"}),
 }
 MIN_PASSWORD = 10
 FREE_FAILURES = 3

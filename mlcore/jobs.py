@@ -39,9 +39,20 @@ _KIND_MODULES: dict[str, str] = {
     "import_file": "mlcore.data.imports",
     "import_synthetic": "mlcore.data.imports",
     "sleep": "mlcore.jobs",
+    "sufficiency": "mlcore.planning.records",
+    "profile": "mlcore.data.understanding",
+    "quality": "mlcore.data.understanding",
+    "label_issues": "mlcore.data.label_review",
 }
 # The permission a kind needs in its project (None: internal or diagnostic kinds).
-_KIND_ACTIONS: dict[str, str | None] = {"import_file": "dataset.import", "import_synthetic": "dataset.import"}
+_KIND_ACTIONS: dict[str, str | None] = {
+    "import_file": "dataset.import",
+    "import_synthetic": "dataset.import",
+    "sufficiency": "planning.analyse",
+    "profile": "data.profile",
+    "quality": "data.profile",
+    "label_issues": "labels.detect",
+}
 _REGISTRY: dict[str, Callable[[JobContext, dict[str, Any]], dict[str, Any]]] = {}
 
 
