@@ -65,10 +65,13 @@ pages = {
     t("nav.stage0"): [
         st.Page("pages/projects.py", title=t("projects.title"), icon=":material/folder:", default=True),
     ],
+    t("nav.stage1"): [st.Page("pages/planning.py", title=t("planning.page.title"), icon=":material/flag:")],
     t("nav.stage2"): [
         st.Page("pages/data_import.py", title=t("import.title"), icon=":material/upload_file:"),
         st.Page("pages/data_versions.py", title=t("versions.title"), icon=":material/history:"),
+        st.Page("pages/data_understanding.py", title=t("understanding.title"), icon=":material/query_stats:"),
     ],
+    t("nav.stage3"): [st.Page("pages/labels.py", title=t("labels.title"), icon=":material/label:")],
 }
 admin_pages = []
 if not signed_in or allowed("audit.read"):

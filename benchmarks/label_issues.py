@@ -36,27 +36,27 @@ TIME_TARGET = 1.2
 def _demo_with_true_probability(rows: int, seed: int) -> tuple[Any, np.ndarray | None]:
     """The demo, plus each row's churn probability before noise when the generator exposes it.
 
-    The generator does not return the probability, so this listens to the keyword it passes to
-    its complaint writer (read-only; the data are unchanged). If the generator changes, the
-    oracle is skipped rather than guessed.
+    The generator does not return the probability, so this listens to what its clean-outcome
+    function returns (read-only; the data are unchanged). If the generator changes, the oracle
+    is skipped rather than guessed.
     """
     import mlcore.data.synthetic as synthetic
 
     captured: list[np.ndarray] = []
-    original = getattr(synthetic, "_make_complaints", None)
+    original = getattr(synthetic, "_churn_outcome", None)
 
     def listening(*args: Any, **kwargs: Any) -> Any:
-        if "churn_p" in kwargs:
-            captured.append(np.asarray(kwargs["churn_p"], dtype=np.float64).copy())
-        return original(*args, **kwargs)  # type: ignore[misc]
+        outcome, probability = original(*args, **kwargs)  # type: ignore[misc]
+        captured.append(np.asarray(probability, dtype=np.float64).copy())
+        return outcome, probability
 
     if original is not None:
-        synthetic._make_complaints = listening  # type: ignore[attr-defined]
+        synthetic._churn_outcome = listening  # type: ignore[attr-defined]
     try:
         demo = synthetic.make_churn(rows, random_state=seed)
     finally:
         if original is not None:
-            synthetic._make_complaints = original  # type: ignore[attr-defined]
+            synthetic._churn_outcome = original  # type: ignore[attr-defined]
     if not captured:
         return demo, None
     frame = demo.current

@@ -8,6 +8,7 @@ through ``labels``).
 
 from __future__ import annotations
 
+import html
 import math
 import os
 import warnings
@@ -1031,7 +1032,10 @@ def _notify(progress: Progress | None, fraction: float, key: str) -> None:
 
 def _build_report(data: pd.DataFrame, *, title: str, minimal: bool) -> Any:
     yp = _ydata()
-    return yp.ProfileReport(data, title=title, minimal=minimal, **_report_settings(minimal))
+    # ydata-profiling writes column names and the title into the HTML without escaping them, so a
+    # column called "<img src=x onerror=...>" would run script wherever the report is shown.
+    safe = data.rename(columns=lambda name: html.escape(str(name), quote=True))
+    return yp.ProfileReport(safe, title=html.escape(title, quote=True), minimal=minimal, **_report_settings(minimal))
 
 
 def _render(render: Callable[[], str], reports: list[Any]) -> str:

@@ -61,9 +61,17 @@ _FLIP_RATE = 0.05
 _DUPLICATE_RATE = 0.01
 _MCAR_RATES = {"satisfaction_score": 0.04, "avg_call_minutes": 0.03}
 _OUTLIER_RATE = 0.002
-# Chosen (on 2 million rows) so that ~16.7% churn before label noise: 5% symmetric flips
-# then lift the observed rate to ~20%.
+# The customer's propensity to leave (what their complaints reveal) is a logistic model of the
+# features and of their unobserved dissatisfaction, with this intercept (averaging ~16.7%).
 _CHURN_INTERCEPT = -2.04
+# Whether a customer churned, though, is recorded by a business rule on what the company knows:
+# the risk score of the recorded features above a cut, blurred only right at the cut (the clean
+# outcome is a steep logistic of the score). Calibrated on a million rows so that ~16.7% churn
+# before label noise; the 5% symmetric flips then lift the observed rate to ~20%. Because the
+# outcome is (nearly) a function of the features, the planted flips are the only real label
+# noise, and a detector can tell them from ordinary customers.
+_CHURN_CUT = 1.2
+_CHURN_SHARPNESS = 20.0
 _DAYS_PER_MONTH = 30.4375
 
 
@@ -209,12 +217,14 @@ class ChurnDemo:
 def make_churn(n_rows: int = 20_000, *, random_state: int = 0, next_month_rows: int | None = None) -> ChurnDemo:
     """Generate a telecom customer-churn dataset with planted problems and a drifted next month.
 
-    Churn comes from a logistic model of the features (short tenure, monthly contract, many
-    support tickets, high charges and low satisfaction raise it), so honest features give a
-    useful but imperfect model. Planted in both batches: MCAR gaps in ``satisfaction_score``
-    and ``avg_call_minutes``, income missing mostly for high earners, outliers in
-    ``monthly_charges`` and ``data_usage_gb``, ~1% exact duplicate rows, ~5% flipped labels,
-    and ``cancellation_fee_charged``, which leaks the target. ``last_complaint`` is free text,
+    The clean churn outcome is (nearly) a business rule on the recorded features: a customer
+    churns when a risk score (short tenure, monthly contract, many support tickets, high charges
+    and low satisfaction raise it) passes a cut, with natural noise only right at the cut. The
+    ~5% flipped labels are therefore the only real label noise, and they are what keeps an
+    honest model imperfect (with gaps, outliers and the cut's blur). Planted in both batches:
+    MCAR gaps in ``satisfaction_score`` and ``avg_call_minutes``, income missing mostly for high
+    earners, outliers in ``monthly_charges`` and ``data_usage_gb``, ~1% exact duplicate rows,
+    ~5% flipped labels, and ``cancellation_fee_charged``, which leaks the target. ``last_complaint`` is free text,
     missing when the customer did not complain.
 
     Parameters
@@ -539,9 +549,8 @@ def _make_customers(n: int, rng: np.random.Generator, regime: _Regime) -> tuple[
     satisfaction = 1.0 + np.searchsorted(np.array([-1.56, -0.82, 0.08, 1.06]), sat_latent)
 
     charge_z = (np.log(monthly) - np.log(25_000.0)) / 0.35
-    eta = (
-        _CHURN_INTERCEPT
-        - 0.55 * log_tenure
+    score = (
+        -0.55 * log_tenure
         + np.array([0.9, -0.1, -0.9])[contract]
         + 0.3 * capped_tickets
         + 0.6 * charge_z
@@ -550,10 +559,9 @@ def _make_customers(n: int, rng: np.random.Generator, regime: _Regime) -> tuple[
         + 0.25 * senior
         - 0.25 * partner
         - 0.2 * (np.log(income) - np.log(750_000.0)) / 0.6
-        + 0.5 * dissatisfaction
     )
-    churn_p = _sigmoid(eta)
-    clean = (rng.random(n) < churn_p).astype(np.int64)
+    churn_p = _sigmoid(_CHURN_INTERCEPT + score + 0.5 * dissatisfaction)
+    clean, _ = _churn_outcome(rng, score)
 
     complaint = _make_complaints(
         rng,
@@ -582,6 +590,13 @@ def _make_customers(n: int, rng: np.random.Generator, regime: _Regime) -> tuple[
         _TEXT: complaint,
     }
     return columns, clean
+
+
+def _churn_outcome(rng: np.random.Generator, score: Floats) -> tuple[Ints, Floats]:
+    """The clean churn outcome of each customer and its probability given the recorded features."""
+    probability = _sigmoid(_CHURN_SHARPNESS * (score - _CHURN_CUT))
+    outcome: Ints = (rng.random(len(score)) < probability).astype(np.int64)
+    return outcome, probability
 
 
 def _make_ids(n: int, rng: np.random.Generator, parity: int) -> npt.NDArray[np.object_]:
@@ -654,7 +669,7 @@ def _make_complaints(
 ) -> npt.NDArray[np.object_]:
     """Assemble short complaints from templates; missing for customers who did not complain.
 
-    Threats to leave follow the churn *probability*, not the outcome, so the text carries
+    Threats to leave follow the customer's *propensity* to leave, not the outcome, so the text carries
     signal without leaking the label.
     """
     n = len(tickets)

@@ -253,3 +253,44 @@ class ProfileReport(SQLModel, table=True):
     sampled: bool = False
     n_rows_profiled: int = 0
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class LabelIssueRun(SQLModel, table=True):
+    """One run of label-issue detection on a dataset version.
+
+    The ranked table (one row per labelled row, with out-of-fold probabilities) and the annotation
+    order of unlabelled rows are Parquet artifacts; rows are identified by position in the version.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    dataset_version_id: int = Field(foreign_key="datasetversion.id", index=True)
+    target: str = Field(max_length=300)
+    features: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    excluded: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    cv: int = 5
+    n_rows: int = 0  # labelled rows reviewed
+    n_unlabeled: int = 0
+    n_issues: int = 0
+    # classes, noise_rate, thresholds, confident_joint (lists aligned with classes)
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    ranked_sha256: str = Field(foreign_key="artifact.sha256", max_length=64)
+    annotation_sha256: str | None = Field(default=None, foreign_key="artifact.sha256", max_length=64)
+    created_by_id: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LabelDecisionRow(SQLModel, table=True):
+    """One reviewer's decision about one row of a run (each reviewer keeps their own row)."""
+
+    __table_args__ = (UniqueConstraint("run_id", "row", "reviewer_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="labelissuerun.id", index=True)
+    row: int  # position in the reviewed dataset version
+    reviewer_id: int = Field(foreign_key="user.id", index=True)
+    action: str = Field(max_length=20)
+    new_label: str | None = Field(default=None, max_length=300)
+    comment: str = Field(default="", max_length=1000)
+    version: int = Field(default=1)
+    decided_at: datetime = Field(default_factory=utcnow)

@@ -18,8 +18,11 @@ SHOTS = ROOT / "tests" / "e2e" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 PAGES = [
     ("Projects", "Projects"),
+    ("Planning", "Planning"),
     ("Import data", "Import data"),
     ("Dataset versions", "Dataset versions"),
+    ("Understand the data", "Understand the data"),
+    ("Review labels", "Review labels"),
     ("Audit trail", "Audit trail"),
     ("Users and members", "Users and members"),
 ]

@@ -178,6 +178,8 @@ def test_leaky_column_agrees_with_target_far_more_than_any_honest_feature(demo: 
 
 
 def test_honest_features_give_a_useful_but_imperfect_model() -> None:
+    # Imperfect because of the flipped labels (and gaps, outliers, the blur at the cut): a model
+    # that knew the clean outcome exactly would still reach only ~0.89 against the noisy labels.
     d = make_churn(5_000, random_state=2)
     x = _honest_features(d.current, d.problems)
     y = d.current[d.problems.target]
@@ -185,7 +187,23 @@ def test_honest_features_give_a_useful_but_imperfect_model() -> None:
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
     model.fit(x_train, y_train)
     auc = roc_auc_score(y_test, model.predict_proba(x_test)[:, 1])
-    assert 0.7 < auc < 0.95
+    assert 0.7 < auc < 0.95  # measured 0.85
+
+
+def test_clean_outcome_is_nearly_a_function_of_the_features() -> None:
+    """Churn is recorded by a rule on the recorded features, so the planted flips are the only
+    real label noise: the clean outcome is almost perfectly predictable, the observed one is not."""
+    d = make_churn(5_000, random_state=2)
+    x = _honest_features(d.current, d.problems)
+    for column in ("tenure_months", "monthly_charges", "income"):  # the rule uses them on a log scale
+        x[f"log_{column}"] = np.log1p(x[column].clip(lower=0))
+    aucs = {}
+    for name, y in (("clean", d.clean_target), ("observed", d.current[d.problems.target])):
+        x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.4, random_state=0, stratify=y)
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1_000)).fit(x_train, y_train)
+        aucs[name] = roc_auc_score(y_test, model.predict_proba(x_test)[:, 1])
+    assert aucs["clean"] > 0.98  # measured 0.995
+    assert aucs["observed"] < aucs["clean"] - 0.08
 
 
 def test_complaint_text_carries_signal(demo: ChurnDemo) -> None:
