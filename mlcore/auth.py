@@ -57,6 +57,29 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "labels.detect": frozenset({"data_engineer", "model_developer"}),
     "labels.review": frozenset({"domain_expert", "data_engineer"}),
     "labels.apply": frozenset({"data_engineer", "model_developer", "domain_expert"}),
+    # Data preparation (recipes)
+    "recipe.edit": frozenset({"data_engineer", "model_developer"}),
+    "recipe.apply": frozenset({"data_engineer", "model_developer"}),
+    # Modeling
+    "model.train": frozenset({"model_developer"}),
+    "model.annotate": frozenset({"model_developer", "data_engineer", "domain_expert"}),
+    "model.register": frozenset({"model_developer"}),
+    "model.promote": frozenset({"model_developer", "deployment_engineer"}),
+    "model.export": frozenset({"model_developer", "deployment_engineer"}),
+    # Evaluation
+    "evaluation.run": frozenset({"model_developer", "ai_ethics_reviewer"}),
+    "evaluation.test_set": frozenset({"model_developer"}),
+    "evaluation.decide": frozenset({"product_designer"}),
+    # Interpretation
+    "interpret.explain": frozenset({"model_developer", "data_engineer", "domain_expert", "ai_ethics_reviewer"}),
+    "interpret.review": frozenset({"domain_expert"}),
+    # Deployment
+    "deploy.choose": frozenset({"deployment_engineer", "product_designer"}),
+    "predict.batch": frozenset({"deployment_engineer", "model_developer"}),
+    # Monitoring
+    "monitor.run": frozenset({"deployment_engineer", "model_developer"}),
+    "monitor.labels": frozenset({"deployment_engineer", "data_engineer"}),
+    "monitor.alerts": frozenset({"deployment_engineer"}),
 }
 MIN_PASSWORD = 10
 FREE_FAILURES = 3

@@ -43,6 +43,13 @@ _KIND_MODULES: dict[str, str] = {
     "profile": "mlcore.data.understanding",
     "quality": "mlcore.data.understanding",
     "label_issues": "mlcore.data.label_review",
+    "recipe_apply": "mlcore.prep.records",
+    "train": "mlcore.modeling.records",
+    "reproduce": "mlcore.modeling.records",
+    "evaluate": "mlcore.evaluation.records",
+    "explain": "mlcore.interpret.records",
+    "predict_batch": "mlcore.deploy.records",
+    "drift": "mlcore.monitoring.records",
 }
 # The permission a kind needs in its project (None: internal or diagnostic kinds).
 _KIND_ACTIONS: dict[str, str | None] = {
@@ -52,6 +59,13 @@ _KIND_ACTIONS: dict[str, str | None] = {
     "profile": "data.profile",
     "quality": "data.profile",
     "label_issues": "labels.detect",
+    "recipe_apply": "recipe.apply",
+    "train": "model.train",
+    "reproduce": "model.train",
+    "evaluate": "evaluation.run",
+    "explain": "interpret.explain",
+    "predict_batch": "predict.batch",
+    "drift": "monitor.run",
 }
 _REGISTRY: dict[str, Callable[[JobContext, dict[str, Any]], dict[str, Any]]] = {}
 

@@ -294,3 +294,15 @@ class LabelDecisionRow(SQLModel, table=True):
     comment: str = Field(default="", max_length=1000)
     version: int = Field(default=1)
     decided_at: datetime = Field(default_factory=utcnow)
+
+
+# Tables of the later stages live in one module per stage (one migration each); importing them
+# here registers them wherever the store is used.
+from mlcore.store import (  # noqa: E402, F401
+    models_deployment,
+    models_evaluation,
+    models_interpretation,
+    models_modeling,
+    models_monitoring,
+    models_preparation,
+)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import io
 import pkgutil
 import stat
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -258,6 +260,14 @@ EXPERT_MAY = {"save_answer", "save_decision", "apply_review", "apply_annotations
 SELF_SERVICE = {"mlcore.users.set_language"}
 # Called only inside a write that has already checked the role.
 INTERNAL = {"mlcore.audit.record_event", "mlcore.artifacts.register_artifact"}
+
+# Each later stage lists its write paths in tests/unit/writes_<stage>.py (WRITES, and optionally
+# EXPERT_MAY and INTERNAL), so that stages can be added without editing this file.
+for _path in sorted(Path(__file__).parent.glob("writes_*.py")):
+    _stage = importlib.import_module(f"tests.unit.{_path.stem}")
+    WRITES.update(_stage.WRITES)
+    EXPERT_MAY |= set(getattr(_stage, "EXPERT_MAY", ()))
+    INTERNAL |= set(getattr(_stage, "INTERNAL", ()))
 
 
 def _csv(ws):
