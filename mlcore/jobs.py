@@ -43,12 +43,12 @@ _KIND_MODULES: dict[str, str] = {
     "profile": "mlcore.data.understanding",
     "quality": "mlcore.data.understanding",
     "label_issues": "mlcore.data.label_review",
-    "recipe_apply": "mlcore.prep.records",
-    "train": "mlcore.modeling.records",
-    "reproduce": "mlcore.modeling.records",
-    "evaluate": "mlcore.evaluation.records",
-    "explain": "mlcore.interpret.records",
-    "predict_batch": "mlcore.deploy.records",
+    "recipe_apply": "mlcore.data.recipes",
+    "train": "mlcore.modeling.tracking",
+    "reproduce": "mlcore.modeling.tracking",
+    "evaluate": "mlcore.modeling.evaluation_records",
+    "explain": "mlcore.modeling.explain_records",
+    "predict_batch": "mlcore.deploy.batch",
     "drift": "mlcore.monitoring.records",
 }
 # The permission a kind needs in its project (None: internal or diagnostic kinds).
