@@ -16,7 +16,7 @@ from mlcore.data.imports import (
 from mlcore.errors import MLCoreError
 from ui.i18n import lang, t
 from ui.state import allowed, current_project, current_user, workspace
-from ui.widgets import jobs_panel, page_header, role_notice, show_error, show_flash, user_errors
+from ui.widgets import gate_banner, jobs_panel, page_header, role_notice, show_error, show_flash, user_errors
 
 page_header("import.title", "import.intro")
 show_flash()
@@ -24,6 +24,7 @@ project = current_project()
 if project is None:
     st.info(t("import.no_project"))
     st.stop()
+gate_banner(project.id)
 user = current_user()
 ws = workspace()
 IMPORT_KINDS = ("import_file", "import_synthetic")

@@ -36,7 +36,7 @@ from mlcore.store.engine import session_scope
 from ui.cache import profile_frame, profile_html, relation_figure, version_overview, version_table
 from ui.i18n import lang, t
 from ui.state import allowed, current_project, current_user, workspace
-from ui.widgets import flash, jobs_panel, page_header, role_notice, show_error, show_flash, user_errors
+from ui.widgets import flash, gate_banner, jobs_panel, page_header, role_notice, show_error, show_flash, user_errors
 
 KINDS = ("profile", "quality")
 STATUS_COLORS = {"pass": "green", "warn": "orange", "fail": "red"}
@@ -49,6 +49,7 @@ project = current_project()
 if project is None:
     st.info(t("understanding.no_project"))
     st.stop()
+gate_banner(project.id)
 user = current_user()
 ws = workspace()
 with session_scope(ws.engine) as s:

@@ -8,13 +8,14 @@ from mlcore.store.engine import session_scope
 from ui.cache import version_csv, version_head, version_parquet
 from ui.i18n import t
 from ui.state import current_project, workspace
-from ui.widgets import page_header
+from ui.widgets import gate_banner, page_header
 
 page_header("versions.title", "versions.intro")
 project = current_project()
 if project is None:
     st.info(t("import.no_project"))
     st.stop()
+gate_banner(project.id)
 
 with session_scope(workspace().engine) as s:
     versions = list_versions(session=s, project_id=project.id)

@@ -45,7 +45,7 @@ from mlcore.errors import ConflictError, MLCoreError
 from mlcore.store.engine import session_scope
 from ui.i18n import lang, t
 from ui.state import allowed, current_project, current_user, workspace
-from ui.widgets import flash, jobs_panel, page_header, role_notice, show_error, show_flash, user_errors
+from ui.widgets import flash, gate_banner, jobs_panel, page_header, role_notice, show_error, show_flash, user_errors
 
 KINDS = ("label_issues",)
 VERSION_KEY = "labels_version"  # survives page changes (widget keys do not)
@@ -58,6 +58,7 @@ project = current_project()
 if project is None:
     st.info(t("labels.no_project"))
     st.stop()
+gate_banner(project.id)
 if project.task_type == "regression":
     st.info(t("labels.regression_project"))
     st.stop()

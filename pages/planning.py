@@ -10,6 +10,7 @@ import streamlit as st
 from mlcore.data.versions import VersionSummary, list_versions
 from mlcore.errors import MLCoreError
 from mlcore.i18n import LANGUAGES
+from mlcore.markdown import md_escape
 from mlcore.planning.canvas import (
     LATENCIES,
     METRICS,
@@ -54,7 +55,6 @@ from mlcore.planning.records import (
     get_canvas,
     latest_evidence,
     list_answers,
-    md_escape,
     project_readiness,
     readiness_frame,
     record_decision,

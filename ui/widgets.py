@@ -11,8 +11,10 @@ import streamlit as st
 
 from mlcore.errors import MLCoreError
 from mlcore.jobs import JobView, get_job, list_jobs, request_cancel
+from mlcore.markdown import md_escape
+from mlcore.planning.records import gate_status
 from mlcore.store.engine import session_scope
-from ui.i18n import t
+from ui.i18n import lang, t
 from ui.router import ensure_routed
 from ui.state import workspace
 
@@ -29,7 +31,21 @@ def page_header(title_key: str, intro_key: str | None = None) -> None:
 
 
 def show_error(exc: MLCoreError) -> None:
-    st.error(t(exc.key, **exc.params), icon=":material/error:")
+    # exc.message() rather than t(): some errors translate their parameters too (field names).
+    st.error(exc.message(lang()), icon=":material/error:")
+
+
+_GATE_BOXES = {"success": st.success, "warning": st.warning, "error": st.error, "info": st.info}
+
+
+def gate_banner(project_id: int) -> None:
+    """One line on every stage after planning: where the go/no-go gate stands.
+
+    A project without a "go" may still explore, but everyone sees that the gate is not passed.
+    """
+    with session_scope(workspace().engine) as s:
+        status = gate_status(session=s, project_id=project_id)
+    _GATE_BOXES[status.level](md_escape(status.message(lang())), icon=":material/flag:")
 
 
 @contextmanager

@@ -780,7 +780,7 @@ def _check_outliers(ctx: _Context) -> list[Finding]:
             continue  # more than half the values are equal: neither method has a scale
         lower, upper = q1 - t.iqr_multiplier * iqr, q3 + t.iqr_multiplier * iqr
         mad = float(np.median(np.abs(values - median)))
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"):
             z = np.where(finite, 0.6745 * (x - median) / mad, 0.0)
             by_fences = finite & ((x < lower) | (x > upper))
         by_z = np.abs(z) > t.robust_z

@@ -58,7 +58,6 @@ from mlcore.planning.report import (
     RATIONALE_LIMIT,
     Decision,
     ReportData,
-    _md,
     _number,
     _percent,
     make_decision,
@@ -124,7 +123,6 @@ __all__ = [
     "latest_evidence",
     "list_answers",
     "list_custom_items",
-    "md_escape",
     "project_readiness",
     "readiness_frame",
     "record_decision",
@@ -203,17 +201,6 @@ def format_number(value: float | int | None, lang: str) -> str:
     if isinstance(value, float) and math.isfinite(value) and 0 < abs(value) < 1:
         return _number(value, lang, max(3, 1 - math.floor(math.log10(abs(value)))))
     return _number(value, lang)
-
-
-def md_escape(text: str) -> str:
-    """Escape text a user typed so Markdown shows it as typed (no links, images or layout).
-
-    Examples
-    --------
-    >>> md_escape("![x](http://evil)")
-    '!\\\\[x\\\\](http://evil)'
-    """
-    return _md(text)
 
 
 def _display(field: str, value: Any, lang: str) -> str:

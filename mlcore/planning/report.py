@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -18,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mlcore.i18n import LANGUAGES, translate
+from mlcore.markdown import md_escape
 from mlcore.planning.canvas import (
     ESSENTIAL_FIELDS,
     Canvas,
@@ -428,28 +428,9 @@ def _baseline(w: _Writer, result: BaselineComparison) -> None:
 
 # ----------------------------------------------------------------------------- Markdown
 
-# Characters with inline meaning anywhere (emphasis, code, links, images, HTML, tables,
-# entities, strike-through); ( ) ! only matter after "]", which is escaped.
-_MD_INLINE = re.compile(r"([\\`*_\[\]<>|&~])")
-# Constructs that only count at the start of a line: headings, lists, quotes, setext underlines.
-_MD_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])")
-
-
-def _md(text: str) -> str:
-    """Escape Markdown so user text is shown as typed, never interpreted (no HTML, links or layout)."""
-    lines = _MD_INLINE.sub(r"\\\1", text).split("\n")
-    return "\n".join(_MD_LINE_START.sub(_escape_last, line) for line in lines)
-
-
-def _escape_last(match: re.Match[str]) -> str:
-    """Put a backslash before the marker's last character ("#" → "\\#", "12." → "12\\.")."""
-    marker = match.group(2)
-    return match.group(1) + marker[:-1] + "\\" + marker[-1]
-
-
 def _md_cell(value: str | _Link) -> str:
     text = value.text if isinstance(value, _Link) else value
-    return _md(" ".join(text.split()))
+    return md_escape(" ".join(text.split()))
 
 
 def render_markdown(data: ReportData, *, lang: str) -> str:
@@ -477,13 +458,13 @@ def render_markdown(data: ReportData, *, lang: str) -> str:
     out: list[str] = []
     for block in _build(data, lang):
         if isinstance(block, _Heading):
-            out.append("#" * block.level + " " + _md(" ".join(block.text.split())))
+            out.append("#" * block.level + " " + md_escape(" ".join(block.text.split())))
         elif isinstance(block, _Para):
-            lines = [_md(line) for line in block.text.split("\n")]
+            lines = [md_escape(line) for line in block.text.split("\n")]
             text = "  \n".join(lines)
             out.append(f"**{text}**" if block.strong else text)
         elif isinstance(block, _Bullets):
-            out.append("\n".join("- " + _md(" ".join(item.split())) for item in block.items))
+            out.append("\n".join("- " + md_escape(" ".join(item.split())) for item in block.items))
         elif isinstance(block, _Table):
             out.append(
                 "\n".join(

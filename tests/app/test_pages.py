@@ -228,3 +228,27 @@ def test_unexpected_error_shows_a_reference_not_a_traceback(at, monkeypatch):
     assert not at.exception
     errors = texts(at, "error")
     assert errors and "reference" in errors[0] and "exploded" not in errors[0]
+
+
+def test_later_stages_show_the_planning_gate(at, app_ws):
+    at.switch_page("pages/data_versions.py").run()
+    assert any("no go/no-go decision yet" in m for m in texts(at, "info"))
+    from mlcore.planning.records import get_canvas, record_decision
+    from mlcore.store.models import User
+
+    with session_scope(app_ws.engine) as s:
+        project = get_project_by_name(session=s, name="Demo: customer churn")
+        admin = s.exec(select(User).where(User.name == "demo-admin")).one()
+        canvas_version = get_canvas(session=s, project_id=project.id).version
+        record_decision(
+            session=s,
+            project_id=project.id,
+            outcome="no_go",
+            rationale="Not enough labelled churners yet.",
+            expected_canvas_version=canvas_version,
+            expected_decision_id=None,
+            actor=admin,
+        )
+    at.switch_page("pages/labels.py").run()
+    assert not at.exception
+    assert any("Planning gate: no go, decided by Demo admin" in m for m in texts(at, "error"))
