@@ -23,11 +23,15 @@ datasets_app = typer.Typer(help="Dataset versions.", no_args_is_help=True)
 projects_app = typer.Typer(help="Projects.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
 users_app = typer.Typer(help="Accounts and project membership (admins).", no_args_is_help=True)
+runs_app = typer.Typer(help="Training runs.", no_args_is_help=True)
+models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(projects_app, name="projects")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(users_app, name="users")
+app.add_typer(runs_app, name="runs")
+app.add_typer(models_app, name="models")
 
 # Piped output (scripts, cron) gets wide lines so tables are not truncated.
 _WIDTH = None if sys.stdout.isatty() else 250
@@ -388,6 +392,391 @@ def users_member(
     except MLCoreError as exc:
         raise _fail(exc) from None
     out.print(f"{name}: {role or 'removed'} in {project}")
+
+
+# --------------------------------------------------------------------------- modeling (issue 8)
+
+
+def _run_job_with_bar(ws: Any, job_id: int, title: str) -> Any:
+    """Run a queued job in this process while a bar shows its progress; Ctrl-C asks it to stop."""
+    import threading
+
+    from mlcore.jobs import get_job, request_cancel, run_job
+    from mlcore.modeling.tracking import progress_text
+    from mlcore.store.engine import session_scope
+
+    worker = threading.Thread(
+        target=run_job, kwargs={"engine": ws.engine, "job_id": job_id, "settings": ws.settings}, daemon=True
+    )
+    worker.start()
+    with _bar() as p:
+        task = p.add_task(title, total=1.0)
+        try:
+            while worker.is_alive():
+                worker.join(0.2)
+                with session_scope(ws.engine) as s:
+                    view = get_job(session=s, job_id=job_id)
+                text = progress_text(view.message_key, view.message_params, lang=_lang()) or title
+                p.update(task, completed=view.progress, description=text)
+        except KeyboardInterrupt:
+            with session_scope(ws.engine) as s:
+                request_cancel(session=s, job_id=job_id)
+            worker.join()
+    with session_scope(ws.engine) as s:
+        return get_job(session=s, job_id=job_id)
+
+
+def _job_outcome(view: Any) -> None:
+    """Exit with one translated line unless the job succeeded (2: something to fix, 1: otherwise)."""
+    if view.status == "succeeded":
+        return
+    if view.status == "failed" and view.error_key and view.error_key != "errors.unexpected":
+        err.print(
+            f"[red]error:[/red] {translate(view.error_key, _lang(), **view.error_params)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=2)
+    key = "jobs.cancelled" if view.status == "cancelled" else view.error_key or "errors.unexpected"
+    err.print(f"job {view.id} {view.status}: {translate(key, _lang(), ref=view.error_ref)}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+def _project_id(session: Any, name: str) -> int:
+    from mlcore.projects import get_project_by_name
+
+    return get_project_by_name(session=session, name=name).id or 0
+
+
+def _settings_file(path: Path) -> dict[str, Any]:
+    from mlcore.errors import InputError
+    from mlcore.modeling.tracking import MAX_SETTINGS_BYTES, spec_settings
+
+    if not path.is_file():
+        raise _missing_file(path)
+    if path.stat().st_size > MAX_SETTINGS_BYTES:
+        raise InputError("tracking.bad_config", path=str(path)[:300], detail="too large")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError("tracking.bad_config", path=str(path)[:300], detail=type(exc).__name__) from None
+    return spec_settings(text, source=str(path))
+
+
+def _metric_cells(mean: Any, std: Any, metrics: list[str]) -> list[str]:
+    from mlcore.modeling.tracking import metric_text
+
+    return [
+        metric_text(float(mean.get(m, float("nan"))), float(std.get(m, float("nan"))), lang=_lang()) for m in metrics
+    ]
+
+
+@app.command()
+def train(
+    project: Annotated[str, typer.Option(help="Project name.")],
+    dataset: Annotated[
+        str, typer.Option(help="Dataset version: its id, its label ('churn v2') or a dataset name (newest version).")
+    ],
+    target: Annotated[str | None, typer.Option(help="Target column (default: the version's target).")] = None,
+    models: Annotated[
+        str | None,
+        typer.Option(help="Model families, comma-separated: dummy, logreg, ridge, lasso, knn, tree, rf, et, hgb, svm."),
+    ] = None,
+    cv: Annotated[int | None, typer.Option(help="Cross-validation folds (default 5).")] = None,
+    budget_s: Annotated[
+        float | None, typer.Option("--budget-s", help="Seconds for a hyper-parameter search (no search without).")
+    ] = None,
+    search: Annotated[str | None, typer.Option(help="Search method with --budget-s: random or halving.")] = None,
+    metrics: Annotated[
+        str | None, typer.Option(help="Metrics, comma-separated (default: the planning canvas's, then usual ones).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="JSON or YAML file with training settings (options given here win).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default 0).")] = None,
+) -> None:
+    """Train candidate models on a dataset version (in this process); prints the run id and its metrics."""
+    from mlcore.modeling.tracking import apply_settings, default_spec, resolve_version, run_detail, submit_training
+    from mlcore.store.engine import session_scope
+    from mlcore.store.models import Project
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        file_settings = _settings_file(config) if config is not None else {}
+        with session_scope(ws.engine) as s:
+            actor_id = _actor(s).id or 0
+            project_id = _project_id(s, project)
+            version = resolve_version(session=s, project_id=project_id, ref=dataset)
+            chosen_target = target or file_settings.get("target") or None
+            base = default_spec(
+                session=s, store=ws.store, project_id=project_id, version_id=version.id, target=chosen_target
+            )
+            task_type = s.get(Project, project_id).task_type  # type: ignore[union-attr]
+        options = {
+            "families": models,
+            "n_splits": cv,
+            "budget_s": budget_s,
+            "search": search,
+            "metrics": metrics,
+            "seed": seed,
+        }
+        spec = apply_settings(
+            base, {**file_settings, **{k: v for k, v in options.items() if v is not None}}, task_type=task_type
+        )
+        job_id = submit_training(
+            engine=ws.engine,
+            settings=ws.settings,
+            project_id=project_id,
+            version_id=version.id,
+            spec=spec,
+            actor_id=actor_id,
+            launch=False,
+        )
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    view = _run_job_with_bar(ws, job_id, "train")
+    _job_outcome(view)
+    run_id = int(view.result["run_id"])
+    out.print(f"run {run_id}")
+    with session_scope(ws.engine) as s:
+        detail = run_detail(session=s, project_id=project_id, run_id=run_id)
+    metric_names = list(detail.run.metrics)
+    table = Table(
+        "candidate", "family", *metric_names, "cv s", "size", title=f"run {run_id} · {detail.run.version_label}"
+    )
+    for c in detail.candidates:
+        table.add_row(
+            str(c.id),
+            c.family,
+            *_metric_cells(c.mean, c.std, metric_names),
+            f"{c.cv_seconds:.1f}",
+            f"{c.size_bytes / 1e6:.1f} MB",
+        )
+    out.print(table)
+    err.print(
+        f"{detail.run.n_train_rows} training rows, {detail.run.n_test_rows} locked test rows"
+        + (f", {detail.run.n_unlabeled} rows without a label left out" if detail.run.n_unlabeled else ""),
+        highlight=False,
+    )
+
+
+@runs_app.command("list")
+def runs_list(
+    project: Annotated[str, typer.Option(help="Project name.")],
+    family: Annotated[str | None, typer.Option(help="Only this model family.")] = None,
+    tag: Annotated[str | None, typer.Option(help="Only candidates with this tag.")] = None,
+    sort: Annotated[str | None, typer.Option(help="Sort by this metric, best first.")] = None,
+) -> None:
+    """List trained candidates, one row each (newest run first)."""
+    from mlcore.modeling.tracking import family_names, list_runs, metric_text
+    from mlcore.store.engine import session_scope
+    from mlcore.store.models import Project
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        with session_scope(ws.engine) as s:
+            _actor(s)
+            project_id = _project_id(s, project)
+            task_type = s.get(Project, project_id).task_type  # type: ignore[union-attr]
+            families = list(family_names(family, task_type=task_type)) if family else None
+            frame = list_runs(
+                session=s, project_id=project_id, families=families, tags=[tag] if tag else None, sort_by=sort
+            )
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    metric_names = [c for c in frame.columns if f"{c}_std" in frame.columns]
+    table = Table("run", "candidate", "family", "dataset", *metric_names, "cv s", "tags", "registered", "created")
+    for row in frame.to_dict("records"):
+        table.add_row(
+            str(row["run_id"]),
+            str(row["candidate_id"]),
+            row["family"],
+            row["dataset"],
+            *[metric_text(row[m], row[f"{m}_std"], lang=_lang()) for m in metric_names],
+            f"{row['cv_seconds']:.1f}",
+            ", ".join(row["tags"]),
+            ", ".join(row["registered"]),
+            row["created_at"].strftime("%Y-%m-%d %H:%M"),
+        )
+    out.print(table)
+
+
+@runs_app.command("reproduce")
+def runs_reproduce(
+    run_id: Annotated[int, typer.Argument(help="The run to re-execute.")],
+    project: Annotated[str, typer.Option(help="Project name.")],
+) -> None:
+    """Re-execute a run from its stored configuration and data version; exit 1 if a metric differs."""
+    from mlcore.modeling.tracking import reproductions, submit_reproduce
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        with session_scope(ws.engine) as s:
+            actor_id = _actor(s).id or 0
+            project_id = _project_id(s, project)
+        job_id = submit_reproduce(
+            engine=ws.engine,
+            settings=ws.settings,
+            project_id=project_id,
+            run_id=run_id,
+            actor_id=actor_id,
+            launch=False,
+        )
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    view = _run_job_with_bar(ws, job_id, "reproduce")
+    _job_outcome(view)
+    with session_scope(ws.engine) as s:
+        record = next(
+            r
+            for r in reproductions(session=s, project_id=project_id, run_id=run_id)
+            if r.id == view.result["reproduction_id"]
+        )
+    table = Table("family", "metric", "recorded", "reproduced", "difference", "match")
+    for c in record.checks:
+        table.add_row(
+            c.family,
+            c.metric,
+            f"{c.recorded:.6f}",
+            f"{c.reproduced:.6f}",
+            f"{c.difference:.2g}",
+            "yes" if c.matches else "NO",
+        )
+    out.print(table)
+    out.print(f"run {run_id}: {'metrics match' if record.matches else 'metrics differ'}")
+    if not record.matches:
+        raise typer.Exit(code=1)
+
+
+@models_app.command("list")
+def models_list(project: Annotated[str, typer.Option(help="Project name.")]) -> None:
+    """List registered models and their versions with their stage."""
+    from mlcore.modeling.tracking import list_registry, registry_frame
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        with session_scope(ws.engine) as s:
+            _actor(s)
+            frame = registry_frame(list_registry(session=s, project_id=_project_id(s, project)), lang=_lang())
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    table = Table("ref", "stage", "family", "run", "candidate", "metric", "value", "created")
+    for row in frame.to_dict("records"):
+        table.add_row(
+            row["ref"],
+            row["stage"],
+            row["family"],
+            str(row["run_id"]),
+            str(row["candidate_id"]),
+            row["metric"],
+            row["value"],
+            row["created_at"].strftime("%Y-%m-%d %H:%M"),
+        )
+    out.print(table)
+
+
+@models_app.command("register")
+def models_register(
+    project: Annotated[str, typer.Option(help="Project name.")],
+    candidate: Annotated[int, typer.Option(help="The trained candidate (see 'mlcore runs list').")],
+    name: Annotated[str, typer.Option(help="The model's name, e.g. churn.")],
+    description: Annotated[str, typer.Option(help="What the model predicts, for whom (new models).")] = "",
+) -> None:
+    """Register a trained candidate as the next version of a named model (stage: candidate)."""
+    from mlcore.modeling.tracking import register_model
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        with session_scope(ws.engine) as s:
+            version = register_model(
+                session=s,
+                actor=_actor(s),
+                project_id=_project_id(s, project),
+                candidate_id=candidate,
+                name=name,
+                description=description,
+            )
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    out.print(f"registered {version.ref} ({version.stage})")
+
+
+@models_app.command("promote")
+def models_promote(
+    ref: Annotated[str, typer.Argument(help="Model version, e.g. churn@3.")],
+    project: Annotated[str, typer.Option(help="Project name.")],
+    stage: Annotated[str, typer.Option(help="candidate, staging, production or archived.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail).")] = "",
+) -> None:
+    """Move a model version to another stage (production archives the previous production version)."""
+    from mlcore.modeling.tracking import resolve_model, transition_stage
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        with session_scope(ws.engine) as s:
+            actor = _actor(s)
+            project_id = _project_id(s, project)
+            current = resolve_model(session=s, project_id=project_id, ref=ref)
+            moved = transition_stage(
+                session=s,
+                actor=actor,
+                project_id=project_id,
+                model_version_id=current.id,
+                stage=stage,
+                expected_version=current.version,
+                reason=reason,
+            )
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    out.print(f"{moved.ref}: {current.stage} -> {moved.stage}")
+
+
+@models_app.command("export")
+def models_export(
+    ref: Annotated[str, typer.Argument(help="Model version, e.g. churn@3 or churn (its production version).")],
+    project: Annotated[str, typer.Option(help="Project name.")],
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Zip file or folder to write (default: current folder).")
+    ] = None,
+    lang: Annotated[str | None, typer.Option(help="Language of the model card: en or es.")] = None,
+) -> None:
+    """Export a model version as a package (zip): model, input schema, metrics, requirements, model card."""
+    from mlcore.modeling.tracking import export_package, package_filename, resolve_model
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        with session_scope(ws.engine) as s:
+            actor = _actor(s)
+            project_id = _project_id(s, project)
+            version = resolve_model(session=s, project_id=project_id, ref=ref)
+            data = export_package(
+                session=s,
+                store=ws.store,
+                actor=actor,
+                project_id=project_id,
+                candidate_id=version.candidate_id,
+                lang=lang or _lang(),
+                title=version.ref,
+            )
+        target = out_path or Path.cwd()
+        if target.is_dir():
+            target = target / package_filename(version.ref)
+        target.write_bytes(data)
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    out.print(f"{target} ({len(data):,} bytes)")
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal, Protocol
 
 import joblib
@@ -1179,8 +1180,16 @@ def _check_role_types(X: pd.DataFrame, roles: Mapping[str, str], used: Sequence[
             pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series) or series.isna().all()
         ):
             raise InputError("modeling.role_mismatch", column=column, role=role, dtype=str(series.dtype))
-        if role == "datetime" and not (pd.api.types.is_datetime64_any_dtype(series) or series.isna().all()):
+        if role == "datetime" and not (
+            pd.api.types.is_datetime64_any_dtype(series) or series.isna().all() or _holds_dates(series)
+        ):
             raise InputError("modeling.role_mismatch", column=column, role=role, dtype=str(series.dtype))
+
+
+def _holds_dates(series: pd.Series) -> bool:
+    """Calendar dates as Python objects (Arrow ``date32`` columns read with pandas' defaults) count as dates."""
+    present = series.dropna()
+    return bool(series.dtype == object and all(isinstance(v, date) for v in present))
 
 
 def _order_values(X: pd.DataFrame, order: Any) -> pd.Series:

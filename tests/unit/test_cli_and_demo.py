@@ -119,3 +119,99 @@ def test_console_script_is_installed():
         pytest.skip("package not installed in this interpreter's environment")
     done = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "datasets" in done.stdout
+
+
+# --------------------------------------------------------------------------- modeling (issue 8)
+
+
+def _churn_csv(tmp_path, rows: int = 240) -> Path:
+    from mlcore.data.synthetic import make_churn
+
+    path = tmp_path / "churn.csv"
+    make_churn(rows, random_state=5).current.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def trained_cli(env, tmp_path):
+    """Project P with the churn data imported and one run of dummy + logistic regression (3 folds)."""
+    from threadpoolctl import threadpool_limits
+
+    assert _run("projects", "create", "P").exit_code == 0
+    imported = _run("datasets", "import", str(_churn_csv(tmp_path)), "--project", "P", "--target", "churned")
+    assert imported.exit_code == 0, imported.output
+    with threadpool_limits(1):
+        result = _run("train", "--project", "P", "--dataset", "churn v1", "--models", "dummy,logreg", "--cv", "3")
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_train_prints_the_run_and_its_metrics(trained_cli):
+    lines = trained_cli.stdout.splitlines()
+    assert lines[0] == "run 1"
+    text = trained_cli.stdout
+    assert "logistic_regression" in text and "dummy" in text and "roc_auc" in text and " ± " in text
+    assert "locked test rows" in trained_cli.stderr
+
+
+def test_runs_and_models_commands(trained_cli, tmp_path):
+    import zipfile
+
+    from threadpoolctl import threadpool_limits
+
+    listed = _run("runs", "list", "--project", "P", "--sort", "roc_auc")
+    assert listed.exit_code == 0 and listed.stdout.index("logistic_regression") < listed.stdout.index("dummy")
+    with threadpool_limits(1):
+        again = _run("runs", "reproduce", "1", "--project", "P")
+    assert again.exit_code == 0, again.output
+    assert "run 1: metrics match" in again.stdout
+    registered = _run("models", "register", "--project", "P", "--candidate", "2", "--name", "churn")
+    assert registered.exit_code == 0 and "registered churn@1 (candidate)" in registered.stdout
+    illegal = _run("models", "promote", "churn@1", "--project", "P", "--stage", "production")
+    assert illegal.exit_code == 2 and illegal.stderr.startswith("error:") and "staging" in illegal.stderr
+    assert len(illegal.stderr.strip().splitlines()) == 1
+    assert _run("models", "promote", "churn@1", "--project", "P", "--stage", "staging").exit_code == 0
+    live = _run("models", "promote", "churn@1", "--project", "P", "--stage", "production", "--reason", "go")
+    assert live.exit_code == 0 and "staging -> production" in live.stdout
+    models = _run("models", "list", "--project", "P")
+    assert "churn@1" in models.stdout and "Production" in models.stdout
+    exported = _run("models", "export", "churn", "--project", "P", "--out", str(tmp_path))
+    assert exported.exit_code == 0, exported.output
+    package = tmp_path / "churn-1.zip"
+    assert zipfile.ZipFile(package).namelist()[0] == "model.joblib"
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--models", "xgboost"], "not a model family"),
+        (["--cv", "1"], "at least 2"),
+        (["--budget-s", "0"], "positive number of seconds"),
+        (["--metrics", "mae"], "does not apply"),
+        (["--target", "=cmd|' /C calc'!A0"], "not a column"),
+        (["--config", "missing.yaml"], "not found"),
+        (["--config", "BAD"], "could not be read"),
+        (["--seed", "-4"], "seed"),
+    ],
+)
+def test_train_bad_arguments_exit_2_with_one_line(env, tmp_path, args, needle):
+    _run("projects", "create", "P")
+    _run("datasets", "import", str(_churn_csv(tmp_path, rows=120)), "--project", "P", "--target", "churned")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("families: [hgb\n", encoding="utf-8")
+    args = [str(bad) if a == "BAD" else str(tmp_path / a) if a == "missing.yaml" else a for a in args]
+    result = _run("train", "--project", "P", "--dataset", "churn", *args)
+    assert result.exit_code == 2, result.output
+    message = result.stderr.strip()
+    assert message.startswith("error:") and len(message.splitlines()) == 1 and "Traceback" not in result.output
+    assert needle in message
+    assert "run 1" not in _run("runs", "list", "--project", "P").stdout
+
+
+def test_train_messages_in_spanish_and_unknown_dataset(env, monkeypatch):
+    _run("projects", "create", "P")
+    result = _run("train", "--project", "P", "--dataset", "nope v3")
+    assert result.exit_code == 2 and "nope v3" in result.stderr
+    monkeypatch.setenv("MLCORE_LANG", "es")
+    result = _run("train", "--project", "P", "--dataset", "nope v3")
+    assert result.exit_code == 2 and "No hay ninguna versión" in result.stderr
