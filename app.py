@@ -72,7 +72,14 @@ pages = {
         st.Page("pages/data_understanding.py", title=t("understanding.title"), icon=":material/query_stats:"),
     ],
     t("nav.stage3"): [st.Page("pages/labels.py", title=t("labels.title"), icon=":material/label:")],
+    t("nav.stage4"): [],
+    t("nav.stage5"): [],
+    t("nav.stage6"): [],
+    t("nav.stage7"): [],
+    t("nav.stage8"): [],
+    t("nav.stage9"): [],
 }
+pages = {group: entries for group, entries in pages.items() if entries}
 admin_pages = []
 if not signed_in or allowed("audit.read"):
     admin_pages.append(st.Page("pages/audit.py", title=t("audit.title"), icon=":material/policy:"))
