@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,8 +49,9 @@ _KIND_MODULES: dict[str, str] = {
     "reproduce": "mlcore.modeling.tracking",
     "evaluate": "mlcore.modeling.evaluation_records",
     "explain": "mlcore.modeling.explain_records",
-    "predict_batch": "mlcore.deploy.batch",
+    "predict_batch": "mlcore.deploy.scoring",
     "drift": "mlcore.monitoring.records",
+    "challenger": "mlcore.monitoring.records",
 }
 # The permission a kind needs in its project (None: internal or diagnostic kinds).
 _KIND_ACTIONS: dict[str, str | None] = {
@@ -66,6 +68,7 @@ _KIND_ACTIONS: dict[str, str | None] = {
     "explain": "interpret.explain",
     "predict_batch": "predict.batch",
     "drift": "monitor.run",
+    "challenger": "monitor.run",
 }
 _REGISTRY: dict[str, Callable[[JobContext, dict[str, Any]], dict[str, Any]]] = {}
 
@@ -219,6 +222,11 @@ class JobContext:
         self.engine = engine
         self.job_id = job_id
         self.settings = settings
+        self.rows: int | None = None
+
+    def report_rows(self, n: int) -> None:
+        """Record how many rows the job processed (for rows per second); else its result's ``n_rows`` counts."""
+        self.rows = int(n)
 
     def progress(self, fraction: float, message_key: str = "", **params: Any) -> None:
         """Record progress in [0, 1] and a message; raise :class:`JobCancelled` if asked to stop."""
@@ -271,9 +279,11 @@ def run_job(*, engine: Engine, job_id: int, settings: Settings) -> JobView:
     stop = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(engine, job_id, stop), daemon=True)
     beat.start()
+    ctx, started, cpu_started = JobContext(engine, job_id, settings), time.perf_counter(), _cpu_seconds()
+    result: dict[str, Any] = {}
     try:
         fn = _resolve(kind)
-        result = fn(JobContext(engine, job_id, settings), params)
+        result = fn(ctx, params)
         _finish(engine, job_id, status="succeeded", progress=1.0, result=result, message_key="jobs.done")
     except JobCancelled:
         _finish(engine, job_id, status="cancelled", message_key="jobs.cancelled")
@@ -286,8 +296,52 @@ def run_job(*, engine: Engine, job_id: int, settings: Settings) -> JobView:
     finally:
         stop.set()
         beat.join(timeout=5)
+    _record_resources(engine, job_id, ctx, started, cpu_started, result)
     with session_scope(engine) as s:
         return get_job(session=s, job_id=job_id)
+
+
+def _cpu_seconds() -> float | None:
+    try:
+        import resource
+    except ImportError:  # not on this platform (Windows)
+        return None
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return float(usage.ru_utime + usage.ru_stime)
+
+
+def _peak_memory_mb() -> float | None:
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    # Linux reports KiB, macOS bytes. A job launched from the app runs in its own process, so this
+    # is the job's peak; a job run in-process (tests, the CLI) reports the whole process's.
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def _record_resources(
+    engine: Engine, job_id: int, ctx: JobContext, started: float, cpu_started: float | None, result: dict[str, Any]
+) -> None:
+    """Wall and CPU time, peak memory and rows per second of a job that ended (whatever its status)."""
+    wall = time.perf_counter() - started
+    cpu_now = _cpu_seconds()
+    rows = ctx.rows
+    if rows is None and isinstance(result.get("n_rows"), int) and not isinstance(result.get("n_rows"), bool):
+        rows = int(result["n_rows"])
+    values: dict[str, Any] = {
+        "wall_s": wall,
+        "cpu_s": None if cpu_now is None or cpu_started is None else max(cpu_now - cpu_started, 0.0),
+        "peak_memory_mb": _peak_memory_mb(),
+        "rows_processed": rows,
+        "rows_per_s": rows / wall if rows is not None and wall > 0 else None,
+    }
+    try:
+        with session_scope(engine) as s:
+            s.execute(update(Job).where(col(Job.id) == job_id).values(**values))
+    except Exception:  # measuring must never turn a finished job into a failed one
+        log.warning("could not record the resources of job %s", job_id, exc_info=True)
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
