@@ -64,14 +64,35 @@ def show_unexpected(exc: BaseException) -> None:
     st.error(t("errors.unexpected_ref", ref=ref), icon=":material/bug_report:")
 
 
+_MODELING_KINDS = ("train", "reproduce")  # their messages name model families; their results are runs
+
+
+def _job_message(job: JobView) -> str:
+    if job.kind in _MODELING_KINDS:
+        from mlcore.modeling.tracking import progress_text
+
+        return progress_text(job.message_key, job.message_params, lang=lang())
+    return t(job.message_key, **job.message_params)
+
+
+def _job_result(job: JobView) -> str:
+    if job.kind in _MODELING_KINDS:
+        from mlcore.modeling.tracking import job_result_text
+
+        return job_result_text(job.kind, job.result, lang=lang())
+    if {"label", "n_rows"} <= set(job.result):
+        return t("jobs.result", **job.result)
+    return ""  # the page that started the job shows its result in full
+
+
 def _job_line(job: JobView) -> None:
     label = t(f"jobs.kind.{job.kind}")
     if job.status in ("queued", "running"):
-        message = t(job.message_key, **job.message_params) if job.message_key else t("jobs.status.queued")
+        message = _job_message(job) if job.message_key else t("jobs.status.queued")
         st.progress(job.progress, text=f"{label} #{job.id} · {message}")
     elif job.status == "succeeded":
         st.success(
-            f"{label} #{job.id} · {t('jobs.status.succeeded')} {t('jobs.result', **job.result)}",
+            f"{label} #{job.id} · {t('jobs.status.succeeded')} {_job_result(job)}",
             icon=":material/check_circle:",
         )
     elif job.status == "failed":
