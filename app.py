@@ -72,12 +72,31 @@ pages = {
         st.Page("pages/data_understanding.py", title=t("understanding.title"), icon=":material/query_stats:"),
     ],
     t("nav.stage3"): [st.Page("pages/labels.py", title=t("labels.title"), icon=":material/label:")],
-    t("nav.stage4"): [],
-    t("nav.stage5"): [],
-    t("nav.stage6"): [],
-    t("nav.stage7"): [],
-    t("nav.stage8"): [],
-    t("nav.stage9"): [],
+    t("nav.stage4"): [
+        st.Page("pages/preparation.py", title=t("recipes.title"), icon=":material/tune:"),
+    ],
+    t("nav.stage5"): [
+        st.Page("pages/training.py", title=t("training.title"), icon=":material/model_training:"),
+        st.Page("pages/experiments.py", title=t("experiments.title"), icon=":material/science:"),
+        st.Page("pages/registry.py", title=t("registry.title"), icon=":material/inventory_2:"),
+    ],
+    t("nav.stage6"): [
+        st.Page("pages/evaluation.py", title=t("evalpage.compare.title"), icon=":material/leaderboard:"),
+        st.Page("pages/evaluation_tests.py", title=t("evalpage.tests.title"), icon=":material/fact_check:"),
+    ],
+    t("nav.stage7"): [
+        st.Page("pages/interpretation.py", title=t("interpret.title"), icon=":material/psychology:"),
+    ],
+    t("nav.stage8"): [
+        st.Page("pages/deployment.py", title=t("deploypage.title"), icon=":material/rocket_launch:"),
+        st.Page("pages/predictions.py", title=t("predpage.title"), icon=":material/monitoring:"),
+    ],
+    t("nav.stage9"): [
+        st.Page("pages/monitoring.py", title=t("monitor.drift.title"), icon=":material/monitor_heart:"),
+        st.Page("pages/monitoring_performance.py", title=t("monitor.labels.title"), icon=":material/fact_check:"),
+        st.Page("pages/monitoring_alerts.py", title=t("monitor.alerts.title"), icon=":material/notifications:"),
+        st.Page("pages/monitoring_retraining.py", title=t("monitor.retrain.title"), icon=":material/autorenew:"),
+    ],
 }
 pages = {group: entries for group, entries in pages.items() if entries}
 admin_pages = []

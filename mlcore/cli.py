@@ -25,6 +25,9 @@ jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
 users_app = typer.Typer(help="Accounts and project membership (admins).", no_args_is_help=True)
 runs_app = typer.Typer(help="Training runs.", no_args_is_help=True)
 models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
+recipes_app = typer.Typer(help="Data preparation recipes.", no_args_is_help=True)
+predict_app = typer.Typer(help="Batch predictions.", no_args_is_help=True)
+monitor_app = typer.Typer(help="Monitoring: alerts and drift.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(projects_app, name="projects")
@@ -32,6 +35,9 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(users_app, name="users")
 app.add_typer(runs_app, name="runs")
 app.add_typer(models_app, name="models")
+app.add_typer(recipes_app, name="recipes")
+app.add_typer(predict_app, name="predict")
+app.add_typer(monitor_app, name="monitor")
 
 # Piped output (scripts, cron) gets wide lines so tables are not truncated.
 _WIDTH = None if sys.stdout.isatty() else 250
@@ -494,6 +500,9 @@ def train(
         Path | None, typer.Option(help="JSON or YAML file with training settings (options given here win).")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default 0).")] = None,
+    recipe: Annotated[
+        str | None, typer.Option(help="Preparation recipe NAME[@VERSION] whose feature steps prepare each model.")
+    ] = None,
 ) -> None:
     """Train candidate models on a dataset version (in this process); prints the run id and its metrics."""
     from mlcore.modeling.tracking import apply_settings, default_spec, resolve_version, run_detail, submit_training
@@ -513,6 +522,7 @@ def train(
                 session=s, store=ws.store, project_id=project_id, version_id=version.id, target=chosen_target
             )
             task_type = s.get(Project, project_id).task_type  # type: ignore[union-attr]
+            recipe_id = _recipe_ref(s, project_id, recipe).id if recipe is not None else None
         options = {
             "families": models,
             "n_splits": cv,
@@ -520,6 +530,7 @@ def train(
             "search": search,
             "metrics": metrics,
             "seed": seed,
+            "recipe_id": recipe_id,
         }
         spec = apply_settings(
             base, {**file_settings, **{k: v for k, v in options.items() if v is not None}}, task_type=task_type
@@ -777,6 +788,343 @@ def models_export(
     except MLCoreError as exc:
         raise _fail(exc) from None
     out.print(f"{target} ({len(data):,} bytes)")
+
+
+# --------------------------------------------------------------------------- preparation recipes (issue 7)
+
+
+def _recipe_ref(session: Any, project_id: int, ref: str) -> Any:
+    from mlcore.data.recipes import resolve_recipe
+
+    return resolve_recipe(session=session, project_id=project_id, ref=ref)
+
+
+def _recipe_file(path: Path) -> Any:
+    from mlcore.data.prepare.recipe import MAX_RECIPE_BYTES
+    from mlcore.data.recipes import parse_recipe_file
+    from mlcore.errors import InputError
+
+    if not path.is_file():
+        raise _missing_file(path)
+    size = path.stat().st_size
+    if size > MAX_RECIPE_BYTES:
+        raise InputError("prep.recipe_too_large", size=size, maximum=MAX_RECIPE_BYTES)
+    return parse_recipe_file(path.read_bytes(), filename=path.name)
+
+
+def _looks_like_file(ref: str) -> bool:
+    return Path(ref).suffix.lower() in (".json", ".yaml", ".yml")
+
+
+@recipes_app.command("apply")
+def recipes_apply(
+    recipe: Annotated[str, typer.Argument(help="A saved recipe NAME[@VERSION], or a .json/.yaml recipe file.")],
+    project: Annotated[str, typer.Option(help="Project name.")],
+    dataset: Annotated[
+        str, typer.Option(help="Dataset version: its id, its label ('churn v2') or a dataset name (newest version).")
+    ],
+    reuse: Annotated[
+        str | None,
+        typer.Option(help="A version this recipe made before: reuse the values it learnt (fill values, bounds...)."),
+    ] = None,
+) -> None:
+    """Apply a recipe's row steps to a dataset version; prints the new version's id and SHA-256."""
+    from mlcore.data.versions import get_version
+    from mlcore.modeling.tracking import resolve_version
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        with session_scope(ws.engine) as s:
+            actor_id = _actor(s).id or 0
+            project_id = _project_id(s, project)
+            version = resolve_version(session=s, project_id=project_id, ref=dataset)
+            reused = resolve_version(session=s, project_id=project_id, ref=reuse).id if reuse else None
+            if _looks_like_file(recipe):
+                saved_id, given = None, _recipe_file(Path(recipe))
+            else:
+                saved_id, given = _recipe_ref(s, project_id, recipe).id, None
+        from mlcore.data.recipes import submit_recipe_apply
+
+        job_id = submit_recipe_apply(
+            engine=ws.engine,
+            settings=ws.settings,
+            project_id=project_id,
+            version_id=version.id,
+            actor_id=actor_id,
+            recipe_id=saved_id,
+            recipe=given,
+            reuse_states_from=reused,
+            launch=False,
+        )
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    view = _run_job_with_bar(ws, job_id, "recipe")
+    _job_outcome(view)
+    with session_scope(ws.engine) as s:
+        made = get_version(session=s, version_id=int(view.result["version_id"]))
+    out.print(f"{made.id} {made.sha256}")
+    err.print(
+        f"{made.label}: {made.n_rows} rows x {made.n_cols} columns, from {version.label} "
+        f"by {view.result['recipe']} ({view.result['rows_removed']} rows removed)",
+        highlight=False,
+    )
+
+
+@recipes_app.command("list")
+def recipes_list(project: Annotated[str, typer.Option(help="Project name.")]) -> None:
+    """List every saved version of every recipe of a project."""
+    from mlcore.data.recipes import list_recipes
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        with session_scope(ws.engine) as s:
+            _actor(s)
+            recipes = list_recipes(session=s, project_id=_project_id(s, project))
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    table = Table("id", "recipe", "steps", "row", "feature", "target", "fingerprint", "by", "created")
+    for r in recipes:
+        table.add_row(
+            str(r.id),
+            r.label,
+            str(len(r.recipe.steps)),
+            str(r.n_row_steps),
+            str(r.n_feature_steps),
+            r.recipe.target or "",
+            r.fingerprint[:12],
+            r.created_by,
+            r.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    out.print(table)
+
+
+@recipes_app.command("export")
+def recipes_export(
+    recipe: Annotated[str, typer.Argument(help="A saved recipe NAME[@VERSION] (default: its newest version).")],
+    project: Annotated[str, typer.Option(help="Project name.")],
+    format: Annotated[str, typer.Option("--format", help="yaml or json.")] = "yaml",
+    out_path: Annotated[Path | None, typer.Option("--out", help="File to write (default: standard output).")] = None,
+) -> None:
+    """Print (or write) a saved recipe as YAML or JSON."""
+    from mlcore.data.recipes import export_recipe
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        with session_scope(ws.engine) as s:
+            _actor(s)
+            found = _recipe_ref(s, _project_id(s, project), recipe)
+        text = export_recipe(found, format=format.lower())
+        if out_path is not None:
+            out_path.write_text(text, encoding="utf-8")
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    if out_path is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        out.print(f"{out_path} ({found.label})")
+
+
+@recipes_app.command("import")
+def recipes_import(
+    path: Annotated[Path, typer.Argument(help="A .json, .yaml or .yml recipe file.")],
+    project: Annotated[str, typer.Option(help="Project name.")],
+    name: Annotated[str | None, typer.Option(help="Save under this name (default: the name in the file).")] = None,
+) -> None:
+    """Save a recipe file as the next version of its name in a project."""
+    from mlcore.data.recipes import import_recipe
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        with session_scope(ws.engine) as s:
+            actor = _actor(s)
+            project_id = _project_id(s, project)
+            _recipe_file(path)  # refuses a missing, oversize or bad file before reading it whole
+            saved = import_recipe(
+                session=s, actor=actor, project_id=project_id, data=path.read_bytes(), filename=path.name, name=name
+            )
+            label, recipe_id = saved.label, saved.id
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    out.print(f"recipe {recipe_id}: {label}")
+
+
+# --------------------------------------------------------------------------- monitoring (issue 12)
+
+
+@monitor_app.command("check")
+def monitor_check(
+    project: Annotated[str, typer.Option(help="Project name.")],
+    fail_on: Annotated[
+        str, typer.Option(help="Lowest severity that makes the exit status non-zero: warning or critical.")
+    ] = "warning",
+) -> None:
+    """Evaluate the project's alert rules and print the alerts that fire.
+
+    Exit status: 0 nothing fired, 1 only warnings, 2 something critical (for cron and CI).
+    """
+    from mlcore.monitoring.records import check_alerts
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        with session_scope(ws.engine) as s:
+            result = check_alerts(session=s, project_id=_project_id(s, project), source="cli", fail_on=fail_on)
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    lang = _lang()
+    if not result.alerts:
+        out.print(translate("monitor.cli.no_alerts", lang, project=project), highlight=False)
+    for alert in result.alerts:
+        severity = translate(f"monitoring.severity.{alert.severity}", lang)
+        line = f"[{alert.severity}] {severity}: {alert.message(lang)}"
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(code=result.exit_code)
+
+
+@monitor_app.command("drift")
+def monitor_drift(
+    project: Annotated[str, typer.Option(help="Project name.")],
+    model: Annotated[str, typer.Option(help="Model reference: NAME (production), NAME@3, NAME@staging...")],
+    dataset: Annotated[
+        str, typer.Option(help="Dataset version: its id, its label ('churn v2') or a dataset name (newest version).")
+    ],
+) -> None:
+    """Drift of a dataset version against a model's training reference (in this process); prints the
+    verdict, the drifted features and what they may mean."""
+    from mlcore.modeling.tracking import resolve_model, resolve_version
+    from mlcore.monitoring.records import get_drift_record, submit_drift
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        with session_scope(ws.engine) as s:
+            actor_id = _actor(s).id or 0
+            project_id = _project_id(s, project)
+            version = resolve_version(session=s, project_id=project_id, ref=dataset)
+            model_version = resolve_model(session=s, project_id=project_id, ref=model)
+        job_id = submit_drift(
+            engine=ws.engine,
+            settings=ws.settings,
+            project_id=project_id,
+            actor_id=actor_id,
+            model_version_id=model_version.id,
+            version_id=version.id,
+            launch=False,
+        )
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    view = _run_job_with_bar(ws, job_id, "drift")
+    _job_outcome(view)
+    lang = _lang()
+    with session_scope(ws.engine) as s:
+        record = get_drift_record(session=s, project_id=project_id, drift_id=int(view.result["drift_id"]))
+    report = record.report
+    verdict = translate(f"monitoring.status.{report.status}", lang)
+    out.print(f"{version.label} vs {model_version.ref}: {verdict} ({report.n_rows:,} rows)", highlight=False)
+    table = Table("feature", "status", "PSI", "KS", "JS", "missing", "unseen")
+    parts = [*report.features, *([report.prediction] if report.prediction is not None else [])]
+    for f in parts:
+        cells = [f.psi, f.ks, f.js, f.missing_share, f.unseen_share]
+        table.add_row(
+            f.feature,
+            translate(f"monitoring.status.{f.status}", lang),
+            *["" if v != v else f"{v:.3f}" for v in cells],
+        )
+    out.print(table)
+    for line in report.explain(lang):
+        out.print(f"- {line}", highlight=False, markup=False, soft_wrap=True)
+
+
+@predict_app.command("batch")
+def predict_batch(
+    project: Annotated[str, typer.Option(help="Project name.")],
+    model: Annotated[
+        str, typer.Option(help="NAME (its production version), NAME@VERSION, NAME@production or NAME@latest.")
+    ],
+    dataset: Annotated[
+        str | None, typer.Option(help="Dataset version to score: its id, its label ('churn v2') or a dataset name.")
+    ] = None,
+    input_path: Annotated[Path | None, typer.Option("--input", help="CSV, Excel or Parquet file to score.")] = None,
+    query: Annotated[str | None, typer.Option(help="One SELECT whose rows are scored (needs --url).")] = None,
+    url: Annotated[str | None, typer.Option(help="Database URL for --query (read-only connection).")] = None,
+    key: Annotated[
+        str | None, typer.Option(help="Column identifying each row (default: an identifier column).")
+    ] = None,
+    segments: Annotated[str | None, typer.Option(help="Up to 3 columns to filter by, comma-separated.")] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Probability from which a row is positive (default: saved, else 0.5).")
+    ] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Store the top three reasons of each row.")] = False,
+    batch_key: Annotated[
+        str | None, typer.Option("--batch-key", help="Batch name; the same name replaces the earlier batch.")
+    ] = None,
+) -> None:
+    """Score rows with a registered model into a prediction batch (in this process; suitable for cron)."""
+    from mlcore.deploy.dashboard import get_batch
+    from mlcore.deploy.scoring import ScoringSource, percent_text, submit_batch_scoring
+    from mlcore.errors import InputError
+    from mlcore.modeling.tracking import resolve_version
+    from mlcore.store.engine import session_scope
+    from mlcore.workspace import open_workspace
+
+    ws = open_workspace()
+    try:
+        if sum(x is not None for x in (dataset, input_path, query)) != 1:
+            raise InputError("scoring.one_source")
+        if url is not None and query is None:
+            raise InputError("scoring.url_without_query")
+        with session_scope(ws.engine) as s:
+            actor_id = _actor(s).id or 0
+            project_id = _project_id(s, project)
+            if dataset is not None:
+                source = ScoringSource.dataset_version(
+                    resolve_version(session=s, project_id=project_id, ref=dataset).id
+                )
+        if input_path is not None:
+            if not input_path.is_file():
+                raise _missing_file(input_path)
+            source = ScoringSource.file(input_path)
+        elif query is not None:
+            source = ScoringSource.sql(query, url=url or "")
+        job_id = submit_batch_scoring(
+            engine=ws.engine,
+            settings=ws.settings,
+            project_id=project_id,
+            model_ref=model,
+            source=source,
+            actor_id=actor_id,
+            key_column=key,
+            segment_columns=segments or (),
+            threshold=threshold,
+            explain=explain,
+            batch_key=batch_key,
+            launch=False,
+        )
+    except MLCoreError as exc:
+        raise _fail(exc) from None
+    view = _run_job_with_bar(ws, job_id, "predict")
+    _job_outcome(view)
+    result = view.result
+    with session_scope(ws.engine) as s:
+        batch = get_batch(session=s, project_id=project_id, batch_id=int(result["batch_id"]))
+    out.print(f"batch {batch.id}: {batch.batch_key}", highlight=False)
+    lang = _lang()
+    share = percent_text(batch.summary.share_positive, lang=lang) if batch.has_positive else "—"
+    out.print(f"{batch.n_rows} rows scored with {result['model_ref']}; predicted positive: {share}", highlight=False)
+    if result.get("replaced"):
+        out.print(f"replaced batch {', '.join(map(str, result['replaced']))}", highlight=False)
+    for finding in batch.report.findings():
+        err.print(finding.message(lang), highlight=False, soft_wrap=True)
 
 
 def main() -> None:

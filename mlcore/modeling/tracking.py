@@ -95,16 +95,21 @@ __all__ = [
     "RegisteredModelRecord",
     "ReproductionRecord",
     "RunDetail",
+    "RunFilterChoices",
     "RunRecord",
+    "SplitColumns",
     "TrainingSpec",
     "apply_settings",
+    "candidate_labels",
     "default_features",
     "default_metrics",
     "default_spec",
     "export_package",
     "family_names",
+    "fold_metrics_chart",
     "get_candidate",
     "get_model_version",
+    "job_result_text",
     "list_registry",
     "list_runs",
     "load_model",
@@ -118,13 +123,18 @@ __all__ = [
     "register_model",
     "registry_frame",
     "reproduce_job",
+    "reproduction_frame",
     "reproductions",
     "resolve_model",
     "resolve_version",
     "run_detail",
+    "run_filter_choices",
+    "runs_table",
+    "scheme_choices",
     "set_notes_and_tags",
     "set_run_notes_and_tags",
     "spec_settings",
+    "split_column_choices",
     "submit_reproduce",
     "submit_training",
     "train_job",
@@ -523,6 +533,9 @@ class TrainingSpec:
         Most settings a search tries per family (the defaults count as the first).
     params : mapping of str to mapping
         Family -> hyper-parameters set on top of its defaults (kept fixed by a search).
+    recipe_id : int, optional
+        A saved preparation recipe of the project (:mod:`mlcore.data.recipes`) whose feature steps become
+        each model's preparation, fitted inside the training folds only.
 
     Raises
     ------
@@ -559,6 +572,7 @@ class TrainingSpec:
     budget_s: float | None = None
     n_iter: int = 20
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    recipe_id: int | None = None
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
@@ -617,6 +631,10 @@ class TrainingSpec:
         if clean != {k: dict(v) for k, v in params.items()}:
             raise InputError("tracking.bad_spec", field="params", value="not JSON")
         put("params", clean)
+        if self.recipe_id is not None and (not _integer(self.recipe_id) or not 0 < self.recipe_id < 2**63):
+            raise InputError("tracking.bad_spec", field="recipe_id", value=str(self.recipe_id)[:40])
+        if self.recipe_id is not None:
+            put("recipe_id", int(self.recipe_id))
 
     @property
     def search_settings(self) -> dict[str, Any] | None:
@@ -875,6 +893,8 @@ def submit_training(
         require(session=session, user=session.get(User, actor_id), action="model.train", project_id=project_id)
         version = _version_in_project(session, project_id=project_id, version_id=version_id)
         validate_spec(spec, task_type=_project(session, project_id).task_type, version=version)
+        if spec.recipe_id is not None:
+            _check_recipe(session, spec, project_id=project_id, version=version)
         match = {"version_id": version_id, "spec": spec.to_json()}
         running = _active_job(session, kind="train", project_id=project_id, match=match)
         if running is not None:
@@ -890,6 +910,22 @@ def submit_training(
     if launch:
         launch_job(job_id, settings)
     return job_id
+
+
+def _check_recipe(session: Session, spec: TrainingSpec, *, project_id: int, version: VersionSummary) -> Any:
+    """The spec's saved recipe (of this project), checked against the features and every family."""
+    from mlcore.data.recipes import check_training_recipe, training_recipe
+
+    recipe = training_recipe(session=session, project_id=project_id, recipe_id=spec.recipe_id or 0)
+    roles = version_roles(version)
+    check_training_recipe(
+        recipe,
+        roles={c: roles[c] for c in spec.features if c in roles},
+        target=spec.target,
+        task_type=_project(session, project_id).task_type,
+        families=spec.families,
+    )
+    return recipe
 
 
 def _exclusions(choice: FeatureChoice, spec: TrainingSpec) -> list[dict[str, Any]]:
@@ -930,6 +966,7 @@ def train_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         choice = default_features(
             session=session, store=store, project_id=project_id, version_id=version.id, target=spec.target
         )
+        recipe = _check_recipe(session, spec, project_id=project_id, version=version) if spec.recipe_id else None
     ctx.progress(0.01, "tracking.progress.reading", label=version.label)
     table = read_version(store=store, version=version)
     frame, y, n_unlabeled = _labelled(table, spec.target)
@@ -963,6 +1000,7 @@ def train_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
             features=list(spec.features),
             params={f: p for f, p in spec.params.items() if f in spec.families},
             test_size=spec.validation_size,
+            recipe=recipe,
         )
     except TrainingCancelled:
         raise JobCancelled() from None
@@ -987,6 +1025,8 @@ def train_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         seed=spec.seed,
         metrics=list(config["metrics"]),
         search=spec.search_settings or {},
+        recipe_id=spec.recipe_id,
+        recipe=recipe.to_dict() if recipe is not None else None,
         test_rows_sha256=test_ref.sha256,
         test_size=spec.test_size,
         n_train_rows=len(X),
@@ -1662,11 +1702,13 @@ def parameters_frame(
     candidate_ids: Sequence[int],
     model_only: bool = True,
     differing_only: bool = False,
+    lang: str | None = None,
 ) -> pd.DataFrame:
     """Hyper-parameters of several candidates side by side, as text (one column per candidate).
 
     The index is the parameter name; columns are the candidates' labels (``run 3 · random_forest``,
-    with ``#id`` added if two labels are the same). A parameter a family does not have is empty.
+    or ``Run 3 · Random forest`` when ``lang`` is given; ``#id`` added if two labels are the same).
+    A parameter a family does not have is empty.
 
     Parameters
     ----------
@@ -1675,6 +1717,8 @@ def parameters_frame(
         Only the model step's parameters (not the preparation steps').
     differing_only : bool, default False
         Only the parameters whose values differ between the candidates.
+    lang : str, optional
+        Label the columns with the families' names in this language.
 
     Raises
     ------
@@ -1682,7 +1726,7 @@ def parameters_frame(
         ``tracking.candidate_not_found``.
     """
     records = [get_candidate(session=session, project_id=project_id, candidate_id=i) for i in candidate_ids]
-    labels = [r.label for r in records]
+    labels = [r.label if lang is None else _candidate_name(r.run_id, r.family, lang) for r in records]
     labels = [f"{lab} #{r.id}" if labels.count(lab) > 1 else lab for lab, r in zip(labels, records, strict=True)]
     values = [r.model_hyperparameters() if model_only else dict(r.params) for r in records]
     names = sorted({k for v in values for k in v})
@@ -1756,14 +1800,15 @@ def parallel_coordinates_chart(frame: pd.DataFrame, *, metric: str, lang: str = 
     skip = {"candidate_id", "run_id", "family", "source"}
     for column in [c for c in frame.columns if c not in skip]:
         values = frame[column]
+        label = translate(f"planning.metric.{metric}", lang) if column == metric else str(column)
         if pd.api.types.is_numeric_dtype(values):
-            dimensions.append({"label": str(column), "values": values.to_numpy(dtype=np.float64)})
+            dimensions.append({"label": label, "values": values.to_numpy(dtype=np.float64)})
         else:
             categories = sorted(values.astype(str).unique())
             codes = values.astype(str).map({c: i for i, c in enumerate(categories)})
             dimensions.append(
                 {
-                    "label": str(column),
+                    "label": label,
                     "values": codes.to_numpy(dtype=np.float64),
                     "tickvals": list(range(len(categories))),
                     "ticktext": categories,
@@ -1778,9 +1823,282 @@ def parallel_coordinates_chart(frame: pd.DataFrame, *, metric: str, lang: str = 
     )
     figure.update_layout(
         title=translate("tracking.chart.parallel_title", lang, metric=translate(f"planning.metric.{metric}", lang)),
-        margin={"l": 60, "r": 40, "t": 60, "b": 30},
+        margin={"l": 60, "r": 60, "t": 110, "b": 30},  # room for the axis names above the axes
+        font={"size": 13},
     )
     return figure
+
+
+# --------------------------------------------------------------------------- page views
+
+
+def scheme_choices(task_type: str) -> tuple[str, ...]:
+    """The validation schemes offered for a task (stratifying needs classes).
+
+    Examples
+    --------
+    >>> scheme_choices("regression")
+    ('kfold', 'group_kfold', 'time_series', 'holdout')
+    """
+    return tuple(s for s in SCHEMES if task_type == "classification" or s != "stratified_kfold")
+
+
+@dataclass(frozen=True)
+class SplitColumns:
+    """Columns that can split the rows: ``groups`` for group k-fold (any non-text column), ``dates``
+    for a time-series split (date columns)."""
+
+    groups: tuple[str, ...]
+    dates: tuple[str, ...]
+
+
+def split_column_choices(choice: FeatureChoice) -> SplitColumns:
+    """The group and date columns a run on ``choice``'s version could be split by.
+
+    Examples
+    --------
+    >>> choice = FeatureChoice("y", ("a",), (), ("id", "when", "note", "a"),
+    ...                        {"id": "identifier", "when": "datetime", "note": "text", "a": "numeric"})
+    >>> split_column_choices(choice)
+    SplitColumns(groups=('id', 'when', 'a'), dates=('when',))
+    """
+    return SplitColumns(
+        groups=tuple(c for c in choice.columns if choice.roles.get(c) != "text"),
+        dates=tuple(c for c in choice.columns if choice.roles.get(c) == "datetime"),
+    )
+
+
+def _frame_metrics(frame: pd.DataFrame) -> list[str]:
+    fixed = {*_RUN_COLUMNS, *_TAIL_COLUMNS}
+    return [str(c) for c in frame.columns if c not in fixed and not str(c).endswith("_std")]
+
+
+@dataclass(frozen=True)
+class RunFilterChoices:
+    """What the runs table can be filtered and sorted by (from an unfiltered :func:`list_runs`).
+
+    Attributes
+    ----------
+    families : tuple of str
+        Family codes, in the order :data:`~mlcore.modeling.training.MODEL_FAMILIES` lists them.
+    tags : tuple of str
+        Every tag, case-insensitively unique, sorted.
+    versions : mapping of int to str
+        Dataset version id -> label, newest run's version first.
+    metrics : tuple of str
+        Metrics computed by any run, in the order the runs listed them.
+    """
+
+    families: tuple[str, ...]
+    tags: tuple[str, ...]
+    versions: Mapping[int, str]
+    metrics: tuple[str, ...]
+
+
+def run_filter_choices(frame: pd.DataFrame) -> RunFilterChoices:
+    """The families, tags, dataset versions and metrics found in a :func:`list_runs` frame.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"family": ["random_forest", "dummy"], "version_id": [2, 2],
+    ...                       "dataset": ["churn v2", "churn v2"], "roc_auc": [0.8, 0.5],
+    ...                       "roc_auc_std": [0.01, 0.0], "tags": [["Good"], ["good", "base"]]})
+    >>> choices = run_filter_choices(frame)
+    >>> choices.families, choices.tags, dict(choices.versions), choices.metrics
+    (('dummy', 'random_forest'), ('base', 'Good'), {2: 'churn v2'}, ('roc_auc',))
+    """
+    present = set(frame["family"]) if "family" in frame else set()
+    order = list(dict.fromkeys(f for families in MODEL_FAMILIES.values() for f in families))
+    families = [f for f in order if f in present] + sorted(str(f) for f in present if f not in order)
+    tags: dict[str, str] = {}
+    for row_tags in frame.get("tags", pd.Series(dtype=object)):
+        for tag in row_tags or ():
+            tags.setdefault(str(tag).lower(), str(tag))
+    versions: dict[int, str] = {}
+    if "version_id" in frame:
+        for version_id, label in zip(frame["version_id"], frame["dataset"], strict=True):
+            versions.setdefault(int(version_id), str(label))
+    return RunFilterChoices(
+        families=tuple(families),
+        tags=tuple(sorted(tags.values(), key=str.lower)),
+        versions=versions,
+        metrics=tuple(_frame_metrics(frame)),
+    )
+
+
+def _family_name(family: str, lang: str) -> str:
+    return translate(f"modeling.family.{family}", lang)
+
+
+def _candidate_name(run_id: int, family: str, lang: str) -> str:
+    return translate("experiments.candidate_name", lang, run=run_id, family=_family_name(family, lang))
+
+
+def _unique_tags(tags: Iterable[Any]) -> list[str]:
+    seen: dict[str, str] = {}
+    for tag in tags:
+        seen.setdefault(str(tag).lower(), str(tag))
+    return list(seen.values())
+
+
+def runs_table(frame: pd.DataFrame, *, lang: str = "en") -> pd.DataFrame:
+    """A :func:`list_runs` frame as people read it, in the same row order.
+
+    Columns: ``run_id``, ``candidate_id``, ``family`` (its name), ``dataset``, then per metric its
+    code holding ``mean ± std`` as text, then ``validation`` (scheme and folds), ``search`` (its
+    name, empty without one), ``seed``, ``cv_seconds``, ``size_kb``, ``tags`` and ``registered``
+    (comma-separated; a tag on both the model and its run shown once), ``notes``, ``created_by``,
+    ``created_at``.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"run_id": [3], "candidate_id": [7], "family": ["random_forest"],
+    ...     "dataset": ["churn v1"], "scheme": ["kfold"], "n_splits": [5], "seed": [0], "search": ["random"],
+    ...     "roc_auc": [0.8123], "roc_auc_std": [0.0101], "cv_seconds": [1.5], "size_bytes": [2048],
+    ...     "tags": [["a", "b"]], "registered": [["churn@1"]], "notes": [""], "created_by": ["Ana"],
+    ...     "created_at": [None]})
+    >>> row = runs_table(frame, lang="es").iloc[0]
+    >>> row["family"], row["roc_auc"], row["validation"], row["search"], float(row["size_kb"]), row["tags"]
+    ('Bosque aleatorio', '0,812 ± 0,010', 'K-fold · 5 particiones', 'Búsqueda aleatoria', 2.0, 'a, b')
+    """
+    metrics = _frame_metrics(frame)
+    columns = [
+        "run_id",
+        "candidate_id",
+        "family",
+        "dataset",
+        *metrics,
+        "validation",
+        "search",
+        "seed",
+        "cv_seconds",
+        "size_kb",
+        "tags",
+        "registered",
+        "notes",
+        "created_by",
+        "created_at",
+    ]
+    rows = []
+    for record in frame.to_dict("records"):
+        scheme = str(record["scheme"])
+        name = translate(f"modeling.scheme.{scheme}", lang)
+        validation = (
+            name
+            if scheme == "holdout"
+            else translate("experiments.validation", lang, scheme=name, folds=int(record["n_splits"]))
+        )
+        search = str(record.get("search") or "")
+        row: dict[str, Any] = {
+            "run_id": int(record["run_id"]),
+            "candidate_id": int(record["candidate_id"]),
+            "family": _family_name(str(record["family"]), lang),
+            "dataset": record["dataset"],
+        }
+        for metric in metrics:
+            row[metric] = metric_text(_float(record[metric]), _float(record.get(f"{metric}_std")), lang=lang)
+        row.update(
+            {
+                "validation": validation,
+                "search": translate(f"tracking.search.{search}", lang) if search else "",
+                "seed": int(record["seed"]),
+                "cv_seconds": _float(record["cv_seconds"]),
+                "size_kb": _float(record["size_bytes"]) / 1024,
+                "tags": ", ".join(_unique_tags(record["tags"] or ())),
+                "registered": ", ".join(str(r) for r in record["registered"] or ()),
+                "notes": record["notes"],
+                "created_by": record["created_by"],
+                "created_at": record["created_at"],
+            }
+        )
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def candidate_labels(frame: pd.DataFrame, *, metric: str | None = None, lang: str = "en") -> dict[int, str]:
+    """Candidate id -> a label for pick lists, in the frame's order: ``Run 3 · Random forest ·
+    ROC AUC 0.812 ± 0.010``, with where it is registered.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"run_id": [3], "candidate_id": [7], "family": ["dummy"],
+    ...     "roc_auc": [0.5], "roc_auc_std": [0.0], "registered": [["churn@1"]]})
+    >>> candidate_labels(frame, metric="roc_auc")
+    {7: 'Run 3 · Baseline (ignores the inputs) · ROC AUC 0.500 ± 0.000 · registered as churn@1'}
+    """
+    out: dict[int, str] = {}
+    for record in frame.to_dict("records"):
+        label = _candidate_name(int(record["run_id"]), str(record["family"]), lang)
+        if metric is not None and metric in record:
+            value = metric_text(_float(record[metric]), _float(record.get(f"{metric}_std")), lang=lang)
+            label = f"{label} · {translate(f'planning.metric.{metric}', lang)} {value}"
+        if record.get("registered"):
+            refs = ", ".join(str(r) for r in record["registered"])
+            label = translate("experiments.candidate_registered", lang, label=label, refs=refs)
+        out[int(record["candidate_id"])] = label
+    return out
+
+
+def fold_metrics_chart(candidates: Sequence[CandidateRecord], *, metric: str, lang: str = "en") -> go.Figure:
+    """``metric`` in each validation fold, one line per candidate: how much a model's score moves
+    from one part of the data to another (the spread behind ``± std``)."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    for c in candidates:
+        folds = [f for f in c.fold_metrics if metric in f]
+        if not folds:
+            continue
+        figure.add_trace(
+            go.Scatter(
+                x=[int(f["fold"]) for f in folds],
+                y=[_float(f[metric]) for f in folds],
+                mode="lines+markers",
+                name=_candidate_name(c.run_id, c.family, lang),
+            )
+        )
+    name = translate(f"planning.metric.{metric}", lang)
+    figure.update_layout(
+        title=translate("experiments.chart.folds_title", lang, metric=name),
+        xaxis={"title": translate("experiments.chart.fold", lang), "dtick": 1},
+        yaxis={"title": name},
+        legend={"orientation": "h", "y": -0.2},
+        margin={"l": 60, "r": 20, "t": 60, "b": 40},
+    )
+    return figure
+
+
+def reproduction_frame(record: ReproductionRecord, *, lang: str = "en") -> pd.DataFrame:
+    """:meth:`ReproductionRecord.frame` with family and metric names in ``lang``."""
+    frame = record.frame()
+    frame["family"] = [_family_name(str(f), lang) for f in frame["family"]]
+    frame["metric"] = [translate(f"planning.metric.{m}", lang) for m in frame["metric"]]
+    return frame
+
+
+def job_result_text(kind: str, result: Mapping[str, Any], *, lang: str = "en") -> str:
+    """What a finished ``train`` or ``reproduce`` job produced, for the jobs panel.
+
+    Examples
+    --------
+    >>> job_result_text("reproduce", {"run_id": 4, "matches": True, "differing": 0})
+    'run #4 re-executed: every metric matches.'
+    >>> job_result_text("train", {"run_id": 5, "label": "churn v1", "families": ["dummy", "knn"],
+    ...                           "n_train_rows": 480, "n_test_rows": 120}, lang="es")
+    'ejecución #5 sobre churn v1: 2 modelos con 480 filas; 120 filas reservadas como conjunto de prueba.'
+    """
+    if kind == "reproduce":
+        key = "experiments.job.reproduced_match" if result.get("matches") else "experiments.job.reproduced_differ"
+        return translate(key, lang, run_id=result.get("run_id", "?"), differing=result.get("differing", "?"))
+    return translate(
+        "experiments.job.trained",
+        lang,
+        run_id=result.get("run_id", "?"),
+        label=result.get("label", ""),
+        models=len(result.get("families") or ()),
+        train=f"{int(result.get('n_train_rows', 0)):,}".replace(",", "." if lang == "es" else ","),
+        test=f"{int(result.get('n_test_rows', 0)):,}".replace(",", "." if lang == "es" else ","),
+    )
 
 
 # --------------------------------------------------------------------------- notes and tags

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import joblib
 import numpy as np
@@ -71,6 +71,9 @@ from sklearn.utils.validation import check_is_fitted
 from mlcore.errors import InputError, MLCoreError
 from mlcore.planning.canvas import METRICS as CANVAS_METRICS
 from mlcore.planning.canvas import metric_direction
+
+if TYPE_CHECKING:
+    from mlcore.data.prepare.recipe import Recipe
 
 __all__ = [
     "DATE_PARTS",
@@ -1489,6 +1492,8 @@ class _Run:
     should_stop: Callable[[], bool] | None
     report: _Reporter
     config: dict[str, Any]
+    recipe: Recipe | None = None
+    target_name: str | None = None
 
 
 def train_candidates(
@@ -1513,6 +1518,7 @@ def train_candidates(
     test_size: float = 0.2,
     refit: bool = True,
     n_jobs: int | None = None,
+    recipe: Recipe | None = None,
 ) -> list[CandidateResult]:
     """Cross-validate each model family on the same folds, then fit it on all training rows.
 
@@ -1574,6 +1580,11 @@ def train_candidates(
         Fit each family on all rows at the end (False: metrics only, ``pipeline`` is None).
     n_jobs : int, optional
         Folds fitted at once; default :func:`fold_n_jobs` per family.
+    recipe : mlcore.data.prepare.recipe.Recipe, optional
+        A preparation recipe whose feature steps become each family's preparation
+        (:func:`~mlcore.data.prepare.recipe.compose_pipeline`): fitted inside every training fold only,
+        resampling and augmentation only while fitting, saved with the model. Its row steps are not run
+        here (they made the dataset version). The recipe and its fingerprint are recorded in ``config``.
 
     Returns
     -------
@@ -1586,7 +1597,9 @@ def train_candidates(
         For anything the user can fix (each key says what and how): an unknown family, metric,
         scheme or search kind, a metric of the other task, a target with missing values or a
         single class, only constant features, text columns, fewer rows (or rows of a class, or
-        groups) than folds, a budget that is not positive, a missing group or date column.
+        groups) than folds, a budget that is not positive, a missing group or date column; with a
+        recipe, the errors of its feature steps (a column that is not a feature, rebalancing with a
+        regression model, class weights a model cannot use).
     TrainingCancelled
         When ``should_stop()`` returned True.
 
@@ -1603,6 +1616,11 @@ def train_candidates(
     _check_task(task_type)
     if not isinstance(X, pd.DataFrame):
         raise InputError("modeling.not_a_frame", kind=type(X).__name__)
+    if recipe is not None:
+        from mlcore.data.prepare.recipe import Recipe
+
+        if not isinstance(recipe, Recipe):
+            raise InputError("prep.not_a_recipe", type=type(recipe).__name__)
     if not X.columns.is_unique:
         raise InputError("modeling.duplicate_columns", columns=_names(X.columns[X.columns.duplicated()].tolist()))
     if not X.index.is_unique:
@@ -1689,6 +1707,9 @@ def train_candidates(
         "random_state": int(random_state),
         "positive_class": _json_safe(pos)[1],
     }
+    if recipe is not None:
+        config["recipe"] = recipe.to_dict()
+        config["recipe_fingerprint"] = recipe.fingerprint
     run = _Run(
         X=data,
         y=target,
@@ -1704,7 +1725,12 @@ def train_candidates(
         should_stop=should_stop,
         report=_Reporter(progress, len(specs)),
         config=config,
+        recipe=recipe,
+        target_name=target.name if isinstance(target.name, str) else None,
     )
+    if recipe is not None:  # the recipe's column and model errors are raised before any training starts
+        for spec in specs:
+            _pipeline(run, spec, dict((params or {}).get(spec.name, {})))
     run.report(0, 0.0, "modeling.progress.start", families=len(specs), folds=len(folds))
     searching = [s.name for s in specs if s.search_space] if plan is not None else []
     spent = 0.0
@@ -1723,7 +1749,7 @@ def train_candidates(
 
 
 def _pipeline(run: _Run, spec: ModelFamily, model_params: Mapping[str, Any]) -> Pipeline:
-    return build_pipeline(
+    pipeline = build_pipeline(
         spec.name,
         task_type=run.task_type,
         roles=run.roles,
@@ -1731,6 +1757,19 @@ def _pipeline(run: _Run, spec: ModelFamily, model_params: Mapping[str, Any]) -> 
         params=model_params,
         random_state=run.random_state,
     )
+    if run.recipe is None:
+        return pipeline
+    from mlcore.data.prepare.recipe import compose_pipeline
+
+    # The target only names what the recipe's steps learn from; a recipe saved without one takes y's name.
+    target = run.recipe.target if run.recipe.target is not None else (run.target_name or "__target__")
+    composed: Pipeline = compose_pipeline(
+        run.recipe,
+        roles={c: run.roles[c] for c in run.used},
+        model_pipeline=pipeline,
+        target=target,
+    )
+    return composed
 
 
 def _jobs(run: _Run, spec: ModelFamily, n_tasks: int) -> int:
@@ -1979,7 +2018,8 @@ _SHARED_KEYS = (
 def run_config(results: Sequence[CandidateResult]) -> dict[str, Any]:
     """The JSON-safe record of a training run: how to re-run it and the metrics it gave.
 
-    Keys: the shared settings (task, features, roles, scheme, folds, seed, metrics…), ``families``,
+    Keys: the shared settings (task, features, roles, scheme, folds, seed, metrics…), ``recipe`` and
+    ``recipe_fingerprint`` when the run used a preparation recipe, ``families``,
     ``params`` (family -> hyper-parameters on top of the defaults, the search's choice included) and
     ``results`` (family -> ``mean`` and per-fold ``folds`` values per metric).
 
@@ -1992,6 +2032,9 @@ def run_config(results: Sequence[CandidateResult]) -> dict[str, Any]:
         raise InputError("modeling.no_results")
     first = results[0].config
     config = {key: first[key] for key in _SHARED_KEYS}
+    for key in ("recipe", "recipe_fingerprint"):
+        if key in first:
+            config[key] = first[key]
     config["families"] = [r.family for r in results]
     config["params"] = {r.family: dict(r.model_params) for r in results}
     config["results"] = {
@@ -2038,7 +2081,8 @@ def reproduce(
     """Re-run the cross-validation a run recorded and compare every metric, fold by fold.
 
     The recorded hyper-parameters are used as they are: a time-budgeted search is not repeated
-    (its number of settings depends on how fast the machine was), its choice is. The final fits
+    (its number of settings depends on how fast the machine was), its choice is. A recorded
+    preparation recipe is rebuilt from its record (and its fingerprint checked). The final fits
     are skipped (they do not change the metrics).
 
     Parameters
@@ -2060,6 +2104,16 @@ def reproduce(
     missing = [k for k in required if k not in run_config]
     if missing:
         raise InputError("modeling.bad_run_config", keys=_names(missing))
+    recipe = None
+    if run_config.get("recipe") is not None:
+        from mlcore.data.prepare.recipe import Recipe
+
+        recipe = Recipe.from_dict(run_config["recipe"])
+        recorded_fingerprint = run_config.get("recipe_fingerprint")
+        if recorded_fingerprint is not None and recorded_fingerprint != recipe.fingerprint:
+            raise InputError(
+                "recipes.fingerprint_changed", recorded=str(recorded_fingerprint)[:12], now=recipe.fingerprint[:12]
+            )
     results = train_candidates(
         X,
         y,
@@ -2079,6 +2133,7 @@ def reproduce(
         refit=False,
         progress=progress,
         should_stop=should_stop,
+        recipe=recipe,
     )
     checks: list[MetricCheck] = []
     for result in results:

@@ -146,6 +146,12 @@ class Job(SQLModel, table=True):
     started_at: datetime | None = Field(default=None)
     heartbeat_at: datetime | None = Field(default=None)
     finished_at: datetime | None = Field(default=None)
+    # What the job used (see mlcore.monitoring.resources); filled when it ends, whatever its status.
+    wall_s: float | None = Field(default=None)
+    cpu_s: float | None = Field(default=None)
+    peak_memory_mb: float | None = Field(default=None)
+    rows_processed: int | None = Field(default=None)
+    rows_per_s: float | None = Field(default=None)
 
 
 class PlanningCanvas(SQLModel, table=True):

@@ -215,3 +215,167 @@ def test_train_messages_in_spanish_and_unknown_dataset(env, monkeypatch):
     monkeypatch.setenv("MLCORE_LANG", "es")
     result = _run("train", "--project", "P", "--dataset", "nope v3")
     assert result.exit_code == 2 and "No hay ninguna versión" in result.stderr
+
+
+# --------------------------------------------------------------------------- preparation recipes (issue 7)
+
+
+_RECIPE_YAML = """format: ciclo.recipe
+format_version: 1
+name: churn clean
+target: churned
+steps:
+  - kind: drop_duplicates
+  - kind: outliers
+    params: {columns: [income], action: remove}
+  - kind: scale
+    params: {method: robust}
+"""
+
+
+@pytest.fixture
+def recipe_cli(env, tmp_path):
+    """Project P with the churn data and the recipe above imported as churn clean@1."""
+    assert _run("projects", "create", "P").exit_code == 0
+    imported = _run("datasets", "import", str(_churn_csv(tmp_path, rows=150)), "--project", "P", "--target", "churned")
+    assert imported.exit_code == 0, imported.output
+    path = tmp_path / "clean.yaml"
+    path.write_text(_RECIPE_YAML, encoding="utf-8")
+    result = _run("recipes", "import", str(path), "--project", "P")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "recipe 1: churn clean@1"
+    return tmp_path
+
+
+def test_recipes_import_list_export_and_apply(recipe_cli):
+    again = _run("recipes", "import", str(recipe_cli / "clean.yaml"), "--project", "P", "--name", "other")
+    assert again.exit_code == 0 and "other@1" in again.stdout
+    listed = _run("recipes", "list", "--project", "P")
+    assert listed.exit_code == 0 and "churn clean@1" in listed.stdout and "other@1" in listed.stdout
+    exported = _run("recipes", "export", "churn clean", "--project", "P", "--format", "json")
+    assert exported.exit_code == 0 and '"kind": "outliers"' in exported.stdout
+    (recipe_cli / "copy.json").write_text(exported.stdout, encoding="utf-8")
+    reimported = _run("recipes", "import", str(recipe_cli / "copy.json"), "--project", "P")
+    assert reimported.exit_code == 0 and "churn clean@2" in reimported.stdout
+
+    applied = _run("recipes", "apply", "churn clean@1", "--project", "P", "--dataset", "churn v1")
+    assert applied.exit_code == 0, applied.output
+    version_id, sha = applied.stdout.split()
+    assert version_id.isdigit() and re.fullmatch(r"[0-9a-f]{64}", sha)
+    assert "churn v2" in applied.stderr and "from churn v1 by churn clean@1" in applied.stderr
+    from_file = _run("recipes", "apply", str(recipe_cli / "clean.yaml"), "--project", "P", "--dataset", "churn v1")
+    assert from_file.exit_code == 0, from_file.output
+    reused = _run("recipes", "apply", "churn clean@1", "--project", "P", "--dataset", "churn v1", "--reuse", "churn v2")
+    assert reused.exit_code == 0, reused.output
+    versions = _run("datasets", "list", "--project", "P").stdout
+    assert "churn v4" in versions and "recipe_apply" in versions
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["nope", "--dataset", "churn v1"], "no saved recipe"),
+        (["churn clean@9", "--dataset", "churn v1"], "churn clean@9"),
+        (["churn clean", "--dataset", "nope v1"], "nope v1"),
+        (["missing.yaml", "--dataset", "churn v1"], "not found"),
+        (["EVIL", "--dataset", "churn v1"], "anchors and aliases"),
+        (["BIG", "--dataset", "churn v1"], "too large"),
+        (["OTHER", "--dataset", "churn v1"], "no column"),
+        (["churn clean", "--dataset", "churn v1", "--reuse", "churn v1"], "not made by"),
+    ],
+)
+def test_recipes_apply_bad_arguments_exit_2_with_one_line(recipe_cli, args, needle):
+    (recipe_cli / "evil.yaml").write_text("a: &a [1, 2]\nb: [*a, *a]\n", encoding="utf-8")
+    (recipe_cli / "big.json").write_text("x" * 1_000_001, encoding="utf-8")
+    other = _RECIPE_YAML + "columns: {salary: numeric}\n"
+    (recipe_cli / "other.yaml").write_text(other, encoding="utf-8")
+    files = {"EVIL": "evil.yaml", "BIG": "big.json", "OTHER": "other.yaml", "missing.yaml": "missing.yaml"}
+    args = [str(recipe_cli / files[a]) if a in files else a for a in args]
+    result = _run("recipes", "apply", *args, "--project", "P")
+    assert result.exit_code == 2, result.output
+    message = result.stderr.strip()
+    assert message.startswith("error:") and len(message.splitlines()) == 1 and "Traceback" not in result.output
+    assert needle in message
+    assert "churn v2" not in _run("datasets", "list", "--project", "P").stdout
+
+
+def test_recipes_export_and_import_bad_arguments(recipe_cli, monkeypatch):
+    result = _run("recipes", "export", "churn clean", "--project", "P", "--format", "xml")
+    assert result.exit_code == 2 and "yaml, json" in result.stderr
+    (recipe_cli / "bad.txt").write_text("{}", encoding="utf-8")
+    result = _run("recipes", "import", str(recipe_cli / "bad.txt"), "--project", "P")
+    assert result.exit_code == 2 and ".json, .yaml or .yml" in result.stderr
+    monkeypatch.setenv("MLCORE_LANG", "es")
+    result = _run("recipes", "export", "nada", "--project", "P")
+    assert result.exit_code == 2 and "No hay ninguna receta guardada" in result.stderr
+    assert "churn clean@1" in _run("recipes", "list", "--project", "P").stdout
+    assert "@2" not in _run("recipes", "list", "--project", "P").stdout
+
+
+# --------------------------------------------------------------------------- monitoring (issue 12)
+
+
+def test_monitor_drift_and_check_exit_codes(trained_cli, tmp_path, settings, monkeypatch):
+    from threadpoolctl import threadpool_limits
+
+    from mlcore.auth import get_user
+    from mlcore.data.synthetic import make_churn
+    from mlcore.monitoring.alerts import DriftRule
+    from mlcore.monitoring.records import save_alert_rules
+    from mlcore.workspace import open_workspace
+
+    later = tmp_path / "next.csv"
+    make_churn(240, random_state=5).next_month.to_csv(later, index=False)
+    assert _run("datasets", "import", str(later), "--project", "P", "--target", "churned").exit_code == 0
+    assert _run("models", "register", "--project", "P", "--candidate", "2", "--name", "churn").exit_code == 0
+    assert _run("models", "promote", "churn@1", "--project", "P", "--stage", "staging").exit_code == 0
+    assert _run("models", "promote", "churn@1", "--project", "P", "--stage", "production").exit_code == 0
+
+    with threadpool_limits(1):
+        drift = _run("monitor", "drift", "--project", "P", "--model", "churn", "--dataset", "next v1")
+    assert drift.exit_code == 0, drift.output
+    first = drift.stdout.splitlines()[0]
+    assert first.startswith("next v1 vs churn@1: Strong drift")
+    assert "monthly_charges" in drift.stdout and "prediction" in drift.stdout and "- Drift alert" in drift.stdout
+
+    # default rules: the drift is critical (no batch scored, but the drift report is recent: not stale)
+    check = _run("monitor", "check", "--project", "P")
+    assert check.exit_code == 2, check.output
+    assert check.stdout.startswith("[critical] Critical: Drift:") and "payment_method" in check.stdout
+    assert _run("monitor", "check", "--project", "P", "--fail-on", "critical").exit_code == 2
+
+    ws = open_workspace(settings)
+    with session_scope(ws.engine) as s:
+        project_id = get_project_by_name(session=s, name="P").id
+        user = get_user(session=s, name="cli-user")
+        rules = [DriftRule(severity="warning")]
+        save_alert_rules(session=s, actor=user, project_id=project_id, rules=rules, expected_version=0)
+    warned = _run("monitor", "check", "--project", "P")
+    assert warned.exit_code == 1 and warned.stdout.startswith("[warning] Warning: Drift:")
+    assert _run("monitor", "check", "--project", "P", "--fail-on", "critical").exit_code == 0
+    with session_scope(ws.engine) as s:
+        user = get_user(session=s, name="cli-user")
+        save_alert_rules(session=s, actor=user, project_id=project_id, rules=[], expected_version=1)
+    quiet = _run("monitor", "check", "--project", "P")
+    assert quiet.exit_code == 0 and "No alert fires for project P" in quiet.stdout
+    monkeypatch.setenv("MLCORE_LANG", "es")
+    assert "No salta ninguna alerta" in _run("monitor", "check", "--project", "P").stdout
+    ws.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["monitor", "check", "--project", "Nope"], "Nope"),
+        (["monitor", "check", "--project", "P", "--fail-on", "loud"], "severity"),
+        (["monitor", "drift", "--project", "P", "--model", "ghost", "--dataset", "churn v1"], "ghost"),
+        (["monitor", "drift", "--project", "P", "--model", "churn@1", "--dataset", "nope v9"], "nope"),
+    ],
+)
+def test_monitor_bad_arguments_exit_2_with_one_line(env, tmp_path, args, needle):
+    _run("projects", "create", "P")
+    _run("datasets", "import", str(_churn_csv(tmp_path, rows=120)), "--project", "P", "--target", "churned")
+    result = _run(*args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error:") and needle.lower() in result.stderr.lower()
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output

@@ -623,3 +623,97 @@ def test_requirements_pin_exact_versions():
     assert all(re.fullmatch(r"[a-z-]+==[\w.+!-]+", pin) for pin in pins)
     bad = {**fingerprint, "packages": {"numpy": "2.0\n--index-url http://evil"}}
     _expect("modeling.bad_fingerprint", lambda: requirements_txt(bad))
+
+
+# ----------------------------------------------------------------------------- preparation recipes (issue 7)
+
+
+def _imbalanced() -> tuple[pd.DataFrame, pd.Series]:
+    X, y = make_classification(
+        240,
+        n_features=4,
+        n_informative=3,
+        n_redundant=0,
+        n_clusters_per_class=1,
+        weights=[0.8],
+        class_sep=1.5,
+        random_state=4,
+    )
+    frame = pd.DataFrame(X * [1.0, 100.0, 0.01, 5.0], columns=["a", "b", "c", "d"])
+    return frame, pd.Series(y, name="churned")
+
+
+def _scale_and_smote():
+    from mlcore.data.prepare.recipe import Recipe, make_step
+
+    return Recipe(
+        "prep",
+        target="churned",
+        columns=dict.fromkeys(["a", "b", "c", "d"], "numeric"),
+        steps=(make_step("scale", method="robust"), make_step("smote", k_neighbors=3)),
+    )
+
+
+def test_a_recipe_with_scaling_and_smote_trains_and_reproduces():
+    X, y = _imbalanced()
+    recipe = _scale_and_smote()
+    families = ["logistic_regression", "hist_gradient_boosting"]
+    results = _train(X, y, families=families, metrics=["roc_auc", "f1"], params=SMALL, recipe=recipe)
+    for result in results:
+        assert [name for name, _ in result.pipeline.steps] == ["prepare", "s2_smote", "model"]
+        assert type(result.pipeline).__module__ == "imblearn.pipeline"
+        assert result.mean["roc_auc"] > 0.8
+        assert result.config["recipe"] == recipe.to_dict()
+        assert result.config["recipe_fingerprint"] == recipe.fingerprint
+        assert result.pipeline.predict(X.head(7)).shape == (7,)  # no resampling when predicting
+    config = json.loads(json.dumps(run_config(results)))
+    assert config["recipe_fingerprint"] == recipe.fingerprint
+    again = reproduce(config, X, y)
+    assert again.matches and max(c.difference for c in again.checks) == 0.0
+    plain = _train(X, y, families=["logistic_regression"], metrics=["roc_auc", "f1"])
+    assert "recipe" not in run_config(plain) and plain[0].mean["f1"] != results[0].mean["f1"]
+    changed = {**config, "recipe_fingerprint": "0" * 64}
+    _expect("recipes.fingerprint_changed", lambda: reproduce(changed, X, y))
+
+
+def test_samplers_never_touch_validation_folds(monkeypatch):
+    from mlcore.data.prepare import processing
+
+    X, y = _imbalanced()
+    seen: list[set[int]] = []
+    original = processing.ClassSampler.fit_resample
+
+    def spy(self, data, target):
+        seen.append(set(data.index))
+        return original(self, data, target)
+
+    monkeypatch.setattr(processing.ClassSampler, "fit_resample", spy)
+    _train(X, y, families=["logistic_regression"], metrics=["roc_auc"], recipe=_scale_and_smote(), n_jobs=1)
+    splitter = make_splitter("stratified_kfold", n_splits=3, task_type="classification", random_state=0)
+    folds = [(set(X.index[tr]), set(X.index[te])) for tr, te in splitter.split(X, y)]
+    # one resampling per training fold, one for the final fit on every row, none while scoring
+    assert len(seen) == len(folds) + 1
+    for rows, (train, validation) in zip(seen, folds, strict=False):
+        assert rows == train and not rows & validation
+    assert seen[-1] == set(X.index)
+
+
+def test_recipe_errors_are_raised_before_training():
+    from mlcore.data.prepare.recipe import Recipe, make_step
+
+    X, y = _imbalanced()
+    unknown = Recipe("r", target="churned", steps=(make_step("scale", columns=("salary",)),))
+    _expect("prep.unknown_column", lambda: _train(X, y, families=["dummy"], metrics=["roc_auc"], recipe=unknown))
+    weights = Recipe("w", target="churned", steps=(make_step("class_weight"),))
+    _expect(
+        "prep.class_weight_unsupported",
+        lambda: _train(X, y, families=["knn"], metrics=["roc_auc"], recipe=weights),
+    )
+    _expect("prep.not_a_recipe", lambda: _train(X, y, families=["dummy"], metrics=["roc_auc"], recipe={"steps": []}))
+    regression = y.astype(float) * 3.5
+    _expect(
+        "prep.needs_classification",
+        lambda: _train(
+            X, regression, task_type="regression", families=["ridge"], metrics=["mae"], recipe=_scale_and_smote()
+        ),
+    )

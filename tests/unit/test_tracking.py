@@ -964,3 +964,172 @@ def test_group_and_time_schemes_lock_and_record_their_columns(ws, team, churn):
         launch=False,
     )
     assert run_job(engine=ws.engine, job_id=job, settings=ws.settings).result["matches"] is True
+
+
+# --------------------------------------------------------------------------- page views
+
+
+def test_page_views_of_runs_are_translated_and_keep_the_table_order(ws, team, churn):
+    from datetime import datetime
+
+    from mlcore.modeling.tracking import (
+        ReproductionRecord,
+        candidate_labels,
+        fold_metrics_chart,
+        job_result_text,
+        reproduction_frame,
+        run_filter_choices,
+        runs_table,
+        scheme_choices,
+    )
+    from mlcore.modeling.training import SCHEMES, MetricCheck
+
+    version = _import(ws, team, churn)
+    detail = _trained(ws, team, version)
+    with session_scope(ws.engine) as s:
+        set_notes_and_tags(
+            session=s,
+            actor=_user(s, team, "mo"),
+            project_id=team["project"],
+            candidate_id=detail.candidates[0].id,
+            notes="",
+            tags=["Base", "x"],
+            expected_version=detail.candidates[0].version,
+        )
+        set_run_notes_and_tags(
+            session=s,
+            actor=_user(s, team, "mo"),
+            project_id=team["project"],
+            run_id=detail.run.id,
+            notes="",
+            tags=["base"],
+            expected_version=detail.run.version,
+        )
+        frame = list_runs(session=s, project_id=team["project"], sort_by="roc_auc")
+        params = parameters_frame(
+            session=s, project_id=team["project"], candidate_ids=[c.id for c in detail.candidates], lang="es"
+        )
+    choices = run_filter_choices(frame)
+    assert choices.families == ("dummy", "logistic_regression", "hist_gradient_boosting")  # catalogue order
+    assert [t.lower() for t in choices.tags] == ["base", "x"]  # "Base" and "base" are one tag
+    assert dict(choices.versions) == {version.id: version.label}
+    assert choices.metrics == detail.run.metrics
+
+    table = runs_table(frame, lang="es")
+    assert table["candidate_id"].tolist() == frame["candidate_id"].tolist()  # same order (best first)
+    assert table["family"].iloc[-1] == "Línea base (ignora las entradas)"
+    for metric in detail.run.metrics:
+        assert all(" ± " in v and "," in v for v in table[metric])
+    assert set(table["validation"]) == {"K-fold estratificado · 3 particiones"}
+    assert table["size_kb"].tolist() == pytest.approx((frame["size_bytes"] / 1024).tolist())
+    assert table.set_index("candidate_id").loc[detail.candidates[0].id, "tags"] == "Base, x"
+    assert runs_table(frame.iloc[0:0], lang="en").empty
+
+    labels = candidate_labels(frame, metric="roc_auc")
+    assert list(labels) == frame["candidate_id"].tolist()
+    assert labels[detail.candidates[1].id].startswith(f"Run {detail.run.id} · Logistic regression · ROC AUC 0.")
+    assert list(params.columns) == [
+        f"Ejecución {detail.run.id} · Línea base (ignora las entradas)",
+        f"Ejecución {detail.run.id} · Regresión logística",
+        f"Ejecución {detail.run.id} · Gradient boosting (histogramas)",
+    ]
+
+    figure = fold_metrics_chart(detail.candidates, metric="f1", lang="en")
+    assert [trace.name for trace in figure.data] == [
+        f"Run {detail.run.id} · {translate(f'modeling.family.{c.family}', 'en')}" for c in detail.candidates
+    ]
+    for trace, candidate in zip(figure.data, detail.candidates, strict=True):
+        assert list(trace.x) == [1, 2, 3]
+        assert list(trace.y) == pytest.approx([f["f1"] for f in candidate.fold_metrics])
+        assert np.mean(trace.y) == pytest.approx(candidate.mean["f1"])
+    assert not fold_metrics_chart(detail.candidates, metric="mae").data  # a metric the run did not compute
+
+    assert scheme_choices("classification") == SCHEMES
+    assert "stratified_kfold" not in scheme_choices("regression")
+    record = ReproductionRecord(
+        id=1,
+        run_id=detail.run.id,
+        matches=False,
+        tolerance=1e-9,
+        checks=(MetricCheck("random_forest", "roc_auc", 0.9, 0.8, 0.1, False),),
+        environment={},
+        job_id=None,
+        created_by="mo",
+        created_at=datetime(2026, 1, 1),
+    )
+    shown = reproduction_frame(record, lang="es")
+    assert shown[["family", "metric", "matches"]].values.tolist() == [["Bosque aleatorio", "ROC AUC", False]]
+    assert "2 metric values differ" in job_result_text("reproduce", {"run_id": 3, "matches": False, "differing": 2})
+    trained = job_result_text(
+        "train",
+        {"run_id": 3, "label": "churn v1", "families": ["dummy", "knn"], "n_train_rows": 12000, "n_test_rows": 3000},
+    )
+    assert trained == "run #3 on churn v1: 2 models trained on 12,000 rows; 3,000 rows locked away as the test set."
+    assert "{" not in job_result_text("train", {}, lang="es")  # an old or partial result never breaks the panel
+
+
+# --------------------------------------------------------------------------- preparation recipes (issue 7)
+
+
+def _saved_recipe(ws, team, version, *steps, project=None):
+    from mlcore.data.recipes import draft_recipe, save_recipe
+
+    recipe = draft_recipe(version, name="churn prep")
+    for step in steps:
+        recipe = recipe.with_step(step)
+    with session_scope(ws.engine) as s:
+        return save_recipe(session=s, actor=_user(s, team, "mo"), project_id=project or team["project"], recipe=recipe)
+
+
+def test_training_with_a_recipe_records_it_and_reproduces(ws, team, churn):
+    from mlcore.data.prepare.recipe import make_step
+
+    version = _import(ws, team, churn)
+    saved = _saved_recipe(ws, team, version, make_step("scale", method="robust"), make_step("smote", k_neighbors=3))
+    detail = _trained(ws, team, version, families=["dummy", "logistic_regression"], recipe_id=saved.id)
+    run = detail.run
+    assert run.recipe_id == saved.id and run.recipe == saved.recipe.to_dict()
+    assert run.run_config["recipe_fingerprint"] == saved.fingerprint
+    assert run.run_config["spec"]["recipe_id"] == saved.id
+    with session_scope(ws.engine) as s:
+        model = load_model(session=s, store=ws.store, candidate_id=detail.candidates[1].id, project_id=team["project"])
+    assert [name for name, _ in model.steps] == ["prepare", "s2_smote", "model"]  # saved with the model
+    frame = churn.drop(columns=["churned"])[list(run.features)].head(5)
+    assert model.predict(frame).shape == (5,)
+
+    job = submit_reproduce(
+        engine=ws.engine,
+        settings=ws.settings,
+        project_id=team["project"],
+        run_id=run.id,
+        actor_id=team["mo"].id,
+        launch=False,
+    )
+    view = run_job(engine=ws.engine, job_id=job, settings=ws.settings)
+    assert view.status == "succeeded" and view.result["matches"] is True
+
+
+def test_training_recipes_are_checked_when_submitted(ws, team, churn):
+    from mlcore.data.prepare.recipe import make_step
+
+    version = _import(ws, team, churn)
+    prices = _import(ws, team, churn.assign(churned=churn["tenure_months"] * 1.5), project=team["prices"])
+    elsewhere = _saved_recipe(ws, team, prices, make_step("scale"), project=team["prices"])
+    with pytest.raises(NotFound) as info:  # a recipe of another project
+        _train(ws, team, version, recipe_id=elsewhere.id)
+    assert info.value.key == "recipes.not_found"
+    smote = _saved_recipe(ws, team, prices, make_step("smote"), project=team["prices"])
+    with pytest.raises(InputError) as info:  # rebalancing classes of a regression target
+        _train(ws, team, prices, project=team["prices"], recipe_id=smote.id, families=["ridge"], metrics=["mae"])
+    assert info.value.key == "prep.needs_classification"
+    dropped = _saved_recipe(ws, team, version, make_step("scale", columns=("customer_id",)))
+    with pytest.raises(InputError) as info:  # identifiers are never features
+        _train(ws, team, version, recipe_id=dropped.id)
+    assert info.value.key in ("prep.unknown_column", "prep.wrong_role")
+    with pytest.raises(InputError) as info:
+        TrainingSpec("churned", ["tenure_months"], ["dummy"], ["roc_auc"], recipe_id="1")
+    assert info.value.key == "tracking.bad_spec" and info.value.params["field"] == "recipe_id"
+    spec = TrainingSpec("churned", ["tenure_months"], ["dummy"], ["roc_auc"], recipe_id=3)
+    assert TrainingSpec.from_json(json.loads(json.dumps(spec.to_json()))) == spec
+    with session_scope(ws.engine) as s:
+        assert s.exec(select(TrainingRun)).all() == []
