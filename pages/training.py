@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from mlcore.data.recipes import recipe_choices
 from mlcore.data.versions import VersionSummary, list_versions
 from mlcore.errors import InputError
 from mlcore.markdown import md_escape
@@ -108,6 +109,17 @@ def train_form() -> None:
     else:
         st.caption(t("training.none_excluded"))
     st.caption(t("training.leak_hint"))
+
+    st.subheader(t("training.section.recipe"))
+    with session_scope(ws.engine) as s:
+        recipes = {r.id: r for r in recipe_choices(session=s, project_id=project.id)}
+    recipe_id = st.selectbox(
+        t("training.recipe"),
+        [None, *recipes],
+        format_func=lambda r: t("training.recipe_none") if r is None else recipes[r].label,
+        key=f"train_recipe_{version.id}",
+    )
+    st.caption(t("training.recipe_help"))
 
     st.subheader(t("training.section.models"))
     st.caption(t("training.models_help"))
@@ -235,6 +247,7 @@ def train_form() -> None:
                 search=None if search == "none" else search,
                 budget_s=None if budget is None else float(budget),
                 n_iter=int(n_iter),
+                recipe_id=recipe_id,
             )
             job_id = submit_training(
                 engine=ws.engine,

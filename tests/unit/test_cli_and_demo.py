@@ -379,3 +379,17 @@ def test_monitor_bad_arguments_exit_2_with_one_line(env, tmp_path, args, needle)
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("error:") and needle.lower() in result.stderr.lower()
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_train_with_a_recipe(recipe_cli):
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        result = _run(
+            "train", "--project", "P", "--dataset", "churn v1", "--models", "dummy,logreg", "--cv", "3",
+            "--recipe", "churn clean",
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "run 1" and "logistic_regression" in result.stdout
+    missing = _run("train", "--project", "P", "--dataset", "churn v1", "--recipe", "nope@3")
+    assert missing.exit_code == 2 and "nope@3" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
