@@ -35,8 +35,6 @@ def main() -> None:
     os.environ["MLCORE_HOME"] = str(home)
     os.environ.pop("MLCORE_DATABASE_URL", None)
 
-    import logging
-
     from streamlit.testing.v1 import AppTest
     from threadpoolctl import threadpool_limits
 
@@ -50,8 +48,6 @@ def main() -> None:
     from mlcore.store.engine import session_scope
     from mlcore.workspace import open_workspace
 
-    # AppTest runs pages outside a server: Streamlit's "missing ScriptRunContext" notices are noise here
-    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
     ws = open_workspace(load_settings())
     seed = seed_demo(engine=ws.engine, settings=ws.settings, n_rows=args.rows)
     project = seed.project_id

@@ -8,8 +8,8 @@ from mlcore.i18n import LANGUAGES
 from mlcore.markdown import md_escape
 from mlcore.modeling.decision import FAIRNESS_MEASURES
 from mlcore.modeling.evaluation_records import (
+    HELD_OUT_COLUMNS,
     PERFORMANCE_SIZES,
-    TEST_COLUMNS,
     EvaluationRecord,
     StressResult,
     candidate_options,
@@ -22,6 +22,7 @@ from mlcore.modeling.evaluation_records import (
     fairness_for,
     fairness_frame,
     get_settings,
+    held_out_results_frame,
     held_out_uses,
     held_out_uses_frame,
     latest_evaluations,
@@ -38,7 +39,6 @@ from mlcore.modeling.evaluation_records import (
     slice_columns,
     slices_frame,
     submit_evaluation,
-    test_results_frame,
 )
 from mlcore.store.engine import session_scope
 from ui.i18n import lang, t
@@ -191,12 +191,12 @@ def test_tab() -> None:
                 st.rerun()
     st.subheader(t("evalpage.test.results"))
     with user_errors(), session_scope(ws.engine) as s:
-        results = test_results_frame(session=s, store=ws.store, project_id=pid, candidate_ids=list(by_id), lang=L)
+        results = held_out_results_frame(session=s, store=ws.store, project_id=pid, candidate_ids=list(by_id), lang=L)
         uses = held_out_uses(session=s, project_id=pid)
     if results.empty:
         st.info(t("evalpage.test.none"))
     else:
-        metric_columns = [c for c in results.columns if c not in TEST_COLUMNS]
+        metric_columns = [c for c in results.columns if c not in HELD_OUT_COLUMNS]
         st.dataframe(
             results,
             hide_index=True,

@@ -38,7 +38,7 @@ from mlcore.config import Settings
 from mlcore.data.versions import VersionSummary, get_version, list_versions, read_version
 from mlcore.errors import ConflictError, InputError, MLCoreError, NotFound
 from mlcore.i18n import translate
-from mlcore.jobs import JobContext, job_kind
+from mlcore.jobs import ACTIVE, JobContext, job_kind
 from mlcore.modeling.decision import (
     CriterionCheck,
     DeployChecks,
@@ -112,7 +112,7 @@ from mlcore.modeling.training import METRICS, _group_values, _order_values, make
 from mlcore.planning.canvas import Canvas, metric_direction
 from mlcore.planning.records import get_canvas, success_criteria
 from mlcore.store.engine import session_scope
-from mlcore.store.models import User, utcnow
+from mlcore.store.models import Job, User, utcnow
 from mlcore.store.models_evaluation import (
     CandidateEvaluation,
     DecisionThreshold,
@@ -126,11 +126,13 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 __all__ = [
+    "CURVE_KINDS",
+    "DEFAULT_THRESHOLD",
     "EVALUATION_KINDS",
     "MAX_SENSITIVE_COLUMNS",
     "MAX_SLICE_COLUMNS",
     "PERFORMANCE_SIZES",
-    "TEST_COLUMNS",
+    "HELD_OUT_COLUMNS",
     "THRESHOLD_SOURCES",
     "CandidateOption",
     "DecisionContext",
@@ -192,7 +194,7 @@ __all__ = [
     "slice_columns",
     "slices_frame",
     "submit_evaluation",
-    "test_results_frame",
+    "held_out_results_frame",
     "threshold_curve_figure",
     "threshold_for_model_version",
     "threshold_metrics",
@@ -208,8 +210,8 @@ PERFORMANCE_SIZES: tuple[int, ...] = (1_000, 10_000, 100_000)
 """Batch sizes timed by the speed test (cut to ``max_rows`` and to the cell limit of the settings)."""
 
 THRESHOLD_SOURCES: tuple[str, ...] = ("manual", "min_cost", "constraint")
-TEST_COLUMNS: tuple[str, ...] = ("candidate", "candidate_id", "rows", "use_number", "threshold")
-"""The first columns of :func:`test_results_frame`; one column per metric follows."""
+HELD_OUT_COLUMNS: tuple[str, ...] = ("candidate", "candidate_id", "rows", "use_number", "threshold")
+"""The first columns of :func:`held_out_results_frame`; one column per metric follows."""
 MAX_SENSITIVE_COLUMNS = 20
 MAX_SLICE_COLUMNS = 10
 MAX_CANDIDATES = 50
@@ -1565,7 +1567,7 @@ def _metrics_for(run: RunRecord, canvas: Canvas) -> list[str]:
     return names
 
 
-def test_results_frame(
+def held_out_results_frame(
     *, session: Session, store: ArtifactStore, project_id: int, candidate_ids: Sequence[int], lang: str = "en"
 ) -> pd.DataFrame:
     """The newest locked-test-set result of each candidate: ``candidate``, ``candidate_id``, ``rows``,
@@ -1592,7 +1594,7 @@ def test_results_frame(
                 **values,
             }
         )
-    return pd.DataFrame(rows, columns=[*TEST_COLUMNS, *metric_names])
+    return pd.DataFrame(rows, columns=[*HELD_OUT_COLUMNS, *metric_names])
 
 
 # --------------------------------------------------------------------------- submitting the job
@@ -1628,6 +1630,8 @@ def submit_evaluation(
 
     Results are written in one transaction when the job ends; a cancelled or failed job leaves nothing.
     The result holds ``evaluation_ids``, ``label`` (dataset versions) and ``n_rows`` (rows evaluated).
+    While a job of the same kind for the same candidates is queued or running, its id is returned instead
+    of starting another (so a double click is not a second use of the test set).
 
     Raises
     ------
@@ -1648,6 +1652,9 @@ def submit_evaluation(
     with session_scope(engine) as session:
         require(session=session, user=session.get(User, actor_id), action=action, project_id=project_id)
         ids = _candidate_ids(candidate_ids)
+        running = _running_job(session, project_id, mode, ids)
+        if running is not None:  # a second click while it runs (for the test set: not a second use)
+            return running
         runs = {}
         for candidate_id in ids:
             _, run = _candidate_and_run(session, project_id, candidate_id)
@@ -1676,6 +1683,16 @@ def submit_evaluation(
     if launch:
         launch_job(job_id, settings)
     return job_id
+
+
+def _running_job(session: Session, project_id: int, mode: str, ids: Sequence[int]) -> int | None:
+    jobs = session.exec(
+        select(Job).where(Job.kind == "evaluate", Job.project_id == project_id, col(Job.status).in_(ACTIVE))
+    ).all()
+    for job in jobs:
+        if job.params.get("mode") == mode and sorted(job.params.get("candidate_ids", [])) == sorted(ids):
+            return job.id
+    return None
 
 
 def _stress_params(

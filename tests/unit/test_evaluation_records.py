@@ -322,11 +322,22 @@ def test_a_cancelled_job_leaves_nothing(env):
 
 def test_the_test_set_is_used_once_and_a_second_use_is_warned_and_recorded(env):
     ws, info = env
-    view = _evaluate(ws, info, "test", [info["logistic_regression"]])
+    submit = {
+        "engine": ws.engine,
+        "settings": ws.settings,
+        "project_id": info["project"],
+        "candidate_ids": [info["logistic_regression"]],
+        "mode": "test",
+        "actor_id": info["mo"],
+        "launch": False,
+    }
+    first, again = er.submit_evaluation(**submit), er.submit_evaluation(**submit)
+    assert first == again  # a double click while it is queued is the same job, not a second use
+    view = run_job(engine=ws.engine, job_id=first, settings=ws.settings)
     assert view.status == "succeeded"
     with session_scope(ws.engine) as s:
         uses = er.held_out_uses(session=s, project_id=info["project"])
-        results = er.test_results_frame(
+        results = er.held_out_results_frame(
             session=s, store=ws.store, project_id=info["project"], candidate_ids=[info[f] for f in FAMILIES]
         )
     # the run's baseline was scored on the same rows, in the same (first) use
