@@ -85,7 +85,7 @@ else:
 
     with st.form(f"monitor_rules_{rules.version}"):
         st.markdown(f"**{t('monitor.rule.drift')}**")
-        c1, c2, c3 = st.columns([1, 2, 2])
+        c1, c2, c3 = st.columns([1, 2, 2], vertical_alignment="bottom")
         drift_on = c1.checkbox(t("monitor.rules.on"), value=form.drift, key="rule_drift_on")
         drift_psi = c2.number_input(
             t("monitor.rules.psi_above"),
@@ -100,7 +100,7 @@ else:
             drift_sev = _severity(t("monitor.rules.severity"), form.drift_severity, "rule_drift_sev")
 
         st.markdown(f"**{t('monitor.rule.metric')}**")
-        c1, c2, c3, c4, c5 = st.columns([1, 2, 2, 1, 2])
+        c1, c2, c3, c4, c5 = st.columns([1, 2, 2, 1, 2], vertical_alignment="bottom")
         metric_on = c1.checkbox(t("monitor.rules.on"), value=form.metric, key="rule_metric_on")
         metric_name = c2.selectbox(
             t("monitor.rules.metric"),
@@ -127,7 +127,7 @@ else:
             metric_sev = _severity(t("monitor.rules.severity"), form.metric_severity, "rule_metric_sev")
 
         st.markdown(f"**{t('monitor.rule.failed_job')}**")
-        c1, c2, c3 = st.columns([1, 2, 2])
+        c1, c2, c3 = st.columns([1, 2, 2], vertical_alignment="bottom")
         failed_on = c1.checkbox(t("monitor.rules.on"), value=form.failed_job, key="rule_failed_on")
         failed_days = c2.number_input(
             t("monitor.rules.within_days"),
@@ -140,7 +140,7 @@ else:
             failed_sev = _severity(t("monitor.rules.severity"), form.failed_severity, "rule_failed_sev")
 
         st.markdown(f"**{t('monitor.rule.stale_batch')}**")
-        c1, c2, c3 = st.columns([1, 2, 2])
+        c1, c2, c3 = st.columns([1, 2, 2], vertical_alignment="bottom")
         stale_on = c1.checkbox(t("monitor.rules.on"), value=form.stale, key="rule_stale_on")
         stale_days = c2.number_input(
             t("monitor.rules.max_days"),
@@ -153,7 +153,7 @@ else:
             stale_sev = _severity(t("monitor.rules.severity"), form.stale_severity, "rule_stale_sev")
 
         st.markdown(f"**{t('monitor.rule.resources')}**")
-        c1, c2, c3 = st.columns([1, 2, 2])
+        c1, c2, c3 = st.columns([1, 2, 2], vertical_alignment="bottom")
         res_on = c1.checkbox(t("monitor.rules.on"), value=form.resources, key="rule_res_on")
         c2.caption(t("monitor.rules.resources_help"))
         with c3:

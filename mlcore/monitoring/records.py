@@ -896,12 +896,35 @@ def drift_records_frame(records: Sequence[DriftRecordView], *, lang: str = "en")
     )
 
 
+def _shown(value: float, kind: str) -> str:
+    """A statistic as the table shows it: 3 decimals, p-values below 0.001 as "< 0.001", shares as
+    percentages, means with thousands separators; "—" when it does not apply."""
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return "—"
+    if kind == "p":
+        return "< 0.001" if value < 0.001 else f"{value:.3f}"
+    if kind == "share":
+        return f"{value:.1%}"
+    if kind == "number":
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+    return f"{value:.3f}"
+
+
 def drift_table(report: DriftReport, *, lang: str = "en") -> pd.DataFrame:
-    """The per-feature statistics of a report for display, worst first; the predictions last.
+    """The per-feature statistics of a report for display (as text), worst first; the predictions last.
 
     Columns: feature, type, verdict, PSI, KS (numeric), KS p-value, chi-squared p-value, JS distance,
     missing share in training and in the batch, unseen share (categorical), mean in training and in
-    the batch, and what raised the verdict.
+    the batch, and what raised the verdict. The numbers themselves are in :meth:`DriftReport.table`.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> ref = build_reference(pd.DataFrame({"x": rng.normal(size=400)}), roles={})
+    >>> from mlcore.monitoring.drift import drift_report
+    >>> report = drift_report(ref, pd.DataFrame({"x": rng.normal(size=400) + 1}))
+    >>> drift_table(report).iloc[0][["Feature", "Verdict", "KS p-value", "Unseen values"]].tolist()
+    ['x', 'Strong drift', '< 0.001', '—']
     """
     rows: list[dict[str, Any]] = []
     parts: list[tuple[FeatureDrift, bool]] = [(f, False) for f in report.features]
@@ -913,16 +936,16 @@ def drift_table(report: DriftReport, *, lang: str = "en") -> pd.DataFrame:
                 "feature": _t("monitor.drift.prediction_row", lang) if is_prediction else f.feature,
                 "kind": _t(f"monitor.feature_kind.{f.kind}", lang),
                 "status": _status_text(f.status, lang),
-                "psi": _json_float(f.psi),
-                "ks": _json_float(f.ks),
-                "ks_pvalue": _json_float(f.ks_pvalue),
-                "chi2_pvalue": _json_float(f.chi2_pvalue),
-                "js": _json_float(f.js),
-                "missing_reference": _json_float(f.missing_share_reference),
-                "missing": _json_float(f.missing_share),
-                "unseen": _json_float(f.unseen_share),
-                "mean_reference": _json_float(f.reference_mean),
-                "mean": _json_float(f.batch_mean),
+                "psi": _shown(f.psi, "stat"),
+                "ks": _shown(f.ks, "stat"),
+                "ks_pvalue": _shown(f.ks_pvalue, "p"),
+                "chi2_pvalue": _shown(f.chi2_pvalue, "p"),
+                "js": _shown(f.js, "stat"),
+                "missing_reference": _shown(f.missing_share_reference, "share"),
+                "missing": _shown(f.missing_share, "share"),
+                "unseen": _shown(f.unseen_share, "share"),
+                "mean_reference": _shown(f.reference_mean, "number"),
+                "mean": _shown(f.batch_mean, "number"),
                 "reasons": ", ".join(_t(f"monitoring.reason.{r}", lang) for r in f.reasons) or "—",
                 "_order": (
                     1 if is_prediction else 0,
@@ -1456,6 +1479,11 @@ def performance_figure(perf: PerformanceOverTime, *, lang: str = "en") -> go.Fig
             line_color="gray",
             annotation_text=_t("monitor.perf.criterion", lang, threshold=perf.threshold),
         )
+    values = [v for v in table["value"].tolist() if math.isfinite(v)] + (
+        [perf.threshold] if perf.threshold is not None else []
+    )
+    if values and min(values) >= 0 and max(values) <= 1:  # a share-like metric: show the whole 0–1 scale
+        fig.update_yaxes(range=[0, 1.05])
     fig.update_layout(
         yaxis_title=perf.metric,
         xaxis_title=_t(f"monitor.perf.period_{perf.period.lower()}", lang),
@@ -1493,6 +1521,16 @@ def job_resources(*, session: Session, project_id: int, limit: int = 500) -> Res
     return resource_trends(records)
 
 
+def _measure_text(measure: str, value: float) -> str:
+    if not math.isfinite(value):
+        return "—"
+    if measure == "peak_memory_mb":
+        return f"{value:,.0f}"
+    if measure == "rows_per_s":
+        return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+    return f"{value:.2f}"
+
+
 def resources_frame(trends: ResourceTrends, *, lang: str = "en") -> pd.DataFrame:
     """The latest run of each kind of job: its measures, their recent median, and whether it regressed."""
     table = trends.table
@@ -1511,7 +1549,7 @@ def resources_frame(trends: ResourceTrends, *, lang: str = "en") -> pd.DataFrame
                 _t(f"jobs.kind.{kind}", lang),
                 int(last_job),
                 f"{pd.Timestamp(latest['finished_at'].iloc[0]):%Y-%m-%d %H:%M}",
-                *[_json_float(values.get(m, math.nan)) for m in MEASURES],
+                *[_measure_text(m, values.get(m, math.nan)) for m in MEASURES],
                 ", ".join(flagged) or "—",
             ]
         )

@@ -22,6 +22,7 @@ from mlcore.data.versions import list_versions, read_version
 from mlcore.deploy.batch import score_batch
 from mlcore.errors import PermissionDenied
 from mlcore.jobs import run_job
+from mlcore.markdown import md_escape
 from mlcore.modeling.tracking import (
     TrainingSpec,
     load_model,
@@ -98,7 +99,12 @@ def monitor_template(demo_template, tmp_path_factory):
             mv = register_model(session=s, actor=actor, project_id=pid, candidate_id=candidate.id, name="churn")
             for stage in ("staging", "production"):
                 mv = transition_stage(
-                    session=s, actor=actor, project_id=pid, model_version_id=mv.id, stage=stage, expected_version=mv.version
+                    session=s,
+                    actor=actor,
+                    project_id=pid,
+                    model_version_id=mv.id,
+                    stage=stage,
+                    expected_version=mv.version,
                 )
             pipeline = load_model(session=s, store=ws.store, candidate_id=candidate.id)
         nxt = versions["churn_next_month"]
@@ -203,7 +209,7 @@ def test_run_drift_as_a_job_and_see_the_verdict(mon_ws):
     wait_for_jobs(mon_ws, timeout=120)
     at.run()
     assert not at.exception
-    assert any(h.value == "Verdict for churn\\_next\\_month v1" or "churn" in h.value for h in at.subheader)
+    assert any(h.value == "Verdict for churn\\_next\\_month v1" for h in at.subheader)
     assert any("Drift alert" in e for e in texts(at, "error"))  # the verdict box
     assert any(m.label == "Rows compared" and m.value == f"{versions['churn_next_month'].n_rows:,}" for m in at.metric)
     table = at.dataframe[0].value
@@ -224,7 +230,7 @@ def test_a_batch_with_columns_missing_shows_which(mon_ws):
     _drift_in_process(mon_ws, partial)
     at = _open(mon_ws, "demo-viewer", DRIFT)
     errors = texts(at, "error")
-    assert any("missing from the data: monthly\\_charges" in e or "monthly_charges" in e for e in errors)
+    assert any("missing from the data: monthly\\_charges." in e for e in errors)
     assert any(m.label == "Columns missing" and m.value == "1" for m in at.metric)
 
 
@@ -246,7 +252,7 @@ def test_import_labels_and_see_performance(mon_ws):
     )
     viewer = _open(mon_ws, "demo-viewer", LABELS)
     assert not [b for b in viewer.button if b.key == "monitor_labels_import"]
-    assert any("monitor.labels" not in i for i in texts(viewer, "info"))
+    assert any("You can look at this page but not change it" in i for i in texts(viewer, "info"))
 
 
 def test_bad_label_files_say_what_is_wrong_and_keep_nothing(mon_ws):
@@ -343,7 +349,8 @@ def test_retraining_page_promotes_with_an_approval(mon_ws):
     assert not [b for b in viewer.button if b.key == "monitor_retrain_train"]
 
     at = _open(mon_ws, "demo-model-developer", RETRAIN)
-    assert any(comparison.summary("en")[:30] in x for x in texts(at, "success") + texts(at, "info") + texts(at, "error"))
+    verdict = md_escape(comparison.summary("en"))
+    assert verdict in texts(at, "success") + texts(at, "info") + texts(at, "error")
     form = f"FormSubmitter:monitor_promote_{comparison.id}-Approve and promote"
     at.button(key=form).click().run()  # no reason given
     assert any("Write the reason" in e for e in texts(at, "error"))
