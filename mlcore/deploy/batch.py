@@ -1219,7 +1219,14 @@ def _rank(engine: Engine, batch_id: int, first_id: int, last_id: int, totals: _T
             .order_by(score, col(Prediction.id))
         )
         with engine.begin() as conn:
-            conn.execute(insert(PredictionRank).from_select(["batch_id", "score", "prediction_id"], rows))
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:  # sort in memory (a slice holds about RANK_SLICE_ROWS keys), not in temporary files
+                conn.exec_driver_sql("PRAGMA temp_store = MEMORY")
+            try:
+                conn.execute(insert(PredictionRank).from_select(["batch_id", "score", "prediction_id"], rows))
+            finally:
+                if sqlite:
+                    conn.exec_driver_sql("PRAGMA temp_store = DEFAULT")
 
 
 def _leftovers(engine: Engine, project_id: int, batch_key: str) -> list[int]:
