@@ -32,6 +32,10 @@ PAGES = [
     ("Test and decide", "Test and decide"),
     ("Deploy predictions", "Deploy predictions"),
     ("Predictions", "Predictions"),
+    ("Drift", "Drift"),
+    ("Delayed labels", "Delayed labels"),
+    ("Alerts & resources", "Alerts & resources"),
+    ("Retraining", "Retraining"),
     ("Audit trail", "Audit trail"),
     ("Users and members", "Users and members"),
 ]
