@@ -18,6 +18,7 @@ from mlcore.modeling.evaluation_records import (
     decisions_frame,
     deploy_decisions,
     evaluation_documents,
+    expert_concerns,
     fairness_figure,
     fairness_for,
     fairness_frame,
@@ -567,6 +568,7 @@ def decision_tab() -> None:
     with user_errors(), session_scope(ws.engine) as s:
         context = decision_context(session=s, store=ws.store, project_id=pid, candidate_id=focus_id, lang=L)
         history = deploy_decisions(session=s, project_id=pid, lang=L)
+        concerns = expert_concerns(session=s, project_id=pid, candidate_id=focus_id, lang=L)
     if context is None:  # a stored result could not be read: the reason is shown above
         return
     checks = context.checks
@@ -580,6 +582,12 @@ def decision_tab() -> None:
             st.markdown(f"{badge} **{md_escape(row.criterion)}** — {md_escape(row.detail)}")
     for column, error in context.fairness_errors:
         st.warning(t("evalpage.decision.fairness_error", column=column, reason=error.message(L)))
+    if concerns:
+        st.warning(
+            t("evalpage.decision.concerns") + "\n" + "\n".join(f"- {md_escape(c)}" for c in concerns),
+            icon=":material/psychology_alt:",
+        )
+        st.page_link("pages/interpretation.py", label=t("evalpage.decision.go_interpret"), icon=":material/lightbulb:")
     if context.test_metrics is None:
         st.caption(t("evalpage.decision.no_test"))
     if context.versions:

@@ -3239,7 +3239,7 @@ def _report_data(
         performance=context.performance,
         checks=context.checks,
         decision=decisions[0].as_decision() if decisions else None,
-        expert_concerns=(),
+        expert_concerns=expert_concerns(session=session, project_id=project_id, candidate_id=candidate_id, lang=lang),
         caveats=tuple(_caveats(context, stress, lang)),
         generated_at=utcnow(),
     )
@@ -3279,7 +3279,7 @@ def evaluation_card_sections(
     intended_use: str | None = None,
     caveats: Sequence[str] = (),
     explanations: Sequence[str] = (),
-    expert_concerns: Sequence[str] = (),
+    concerns: Sequence[str] | None = None,
 ) -> ModelCardSections:
     """The model card's evaluation sections for a candidate, from stored artifacts (for the model card
     download here, and for the model package export).
@@ -3291,8 +3291,10 @@ def evaluation_card_sections(
     caveats : sequence of str
         Added after the caveats the evaluation itself finds (test set not used or reused, draft canvas,
         fairness not computable, the largest drop under perturbation).
-    explanations, expert_concerns : sequence of str
+    explanations : sequence of str
         From the interpretation stage, when it has run.
+    concerns : sequence of str, optional
+        Default: the domain experts' open concerns (:func:`expert_concerns`).
 
     Raises
     ------
@@ -3303,7 +3305,9 @@ def evaluation_card_sections(
         session=session, store=store, project_id=project_id, candidate_id=candidate_id, lang=lang
     )
     stress = _stored_stress(session, store, project_id, candidate_id)
-    return _card_sections(context, stress, lang, intended_use, caveats, explanations, expert_concerns)
+    if concerns is None:
+        concerns = expert_concerns(session=session, project_id=project_id, candidate_id=candidate_id, lang=lang)
+    return _card_sections(context, stress, lang, intended_use, caveats, explanations, concerns)
 
 
 def _card_sections(
@@ -3345,6 +3349,14 @@ def _card_sections(
         caveats=(*_caveats(context, stress, lang), *caveats),
         expert_concerns=tuple(expert_concerns),
     )
+
+
+def expert_concerns(*, session: Session, project_id: int, candidate_id: int, lang: str = "en") -> tuple[str, ...]:
+    """The domain experts' open concerns about a candidate's learned effects (implausible or unsure),
+    one plain-text line each, implausible first (escaped by the report renderers)."""
+    from mlcore.modeling.explain_records import open_concerns
+
+    return tuple(c.text(lang) for c in open_concerns(session=session, project_id=project_id, candidate_id=candidate_id))
 
 
 def model_card(
@@ -3399,7 +3411,8 @@ def evaluation_documents(
     )
     stress = _stored_stress(session, store, project_id, candidate_id)
     report = _report_data(session, store, context, stress, lang)
-    card = _card_sections(context, stress, lang, None)
+    concerns = expert_concerns(session=session, project_id=project_id, candidate_id=candidate_id, lang=lang)
+    card = _card_sections(context, stress, lang, None, expert_concerns=concerns)
     return EvaluationDocuments(
         report_markdown=render_report_markdown(report, lang=lang),
         report_html=render_report_html(report, lang=lang),
