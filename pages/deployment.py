@@ -15,7 +15,7 @@ from mlcore.deploy.scoring import (
     mode_choice_history,
     model_options,
     submit_batch_scoring,
-    tradeoffs_frame,
+    tradeoff_cards,
     version_columns,
 )
 from mlcore.errors import InputError
@@ -29,6 +29,7 @@ KINDS = ("predict_batch",)
 MODEL_KEY = "deploy_model"  # survive page changes (widget keys do not)
 SOURCE_KEY = "deploy_source"
 VERSION_KEY = "deploy_version"
+TAB_KEY = "deploy_tab"
 
 page_header("deploypage.title", "deploypage.intro")
 show_flash()
@@ -48,11 +49,15 @@ def _remember(target: str, widget: str) -> None:
     ss[target] = ss[widget]
 
 
-advisor_tab, score_tab = st.tabs([t("deploypage.tab.advisor"), t("deploypage.tab.score")])
+# Only the open tab runs, and the open tab is kept across reruns (starting a job stays on its tab).
+advisor_tab, score_tab = st.tabs(
+    [t("deploypage.tab.advisor"), t("deploypage.tab.score")], key=TAB_KEY, on_change="rerun"
+)
 
 # --------------------------------------------------------------------------- the deployment-mode advisor
 
-with advisor_tab:
+
+def advisor() -> None:
     with session_scope(ws.engine) as s:
         history = mode_choice_history(session=s, project_id=pid)
         start = default_answers(session=s, project_id=pid)
@@ -75,7 +80,7 @@ with advisor_tab:
         t("deploypage.q.urgency"),
         URGENCIES,
         index=URGENCIES.index(start.urgency),
-        format_func=lambda u: t(f"deploy.advisor.urgency.{u}"),
+        format_func={u: t(f"deploy.advisor.urgency.{u}") for u in URGENCIES}.__getitem__,
         key="deploy_urgency",
         help=t("deploypage.q.urgency_help"),
     )
@@ -86,7 +91,7 @@ with advisor_tab:
         t("deploypage.q.period"),
         PERIODS,
         index=PERIODS.index(start.period),
-        format_func=lambda p: t(f"deploy.advisor.period.{p}"),
+        format_func={p: t(f"deploy.advisor.period.{p}") for p in PERIODS}.__getitem__,
         key="deploy_period",
     )
     events = st.toggle(
@@ -109,19 +114,26 @@ with advisor_tab:
                 )
             )
         st.markdown(t("deploypage.tradeoffs"))
-        st.dataframe(tradeoffs_frame(recommendation, lang=L), hide_index=True, width="stretch")
+        for card, column in zip(tradeoff_cards(recommendation, lang=L), st.columns(3), strict=True):
+            with column.container(border=True):
+                st.markdown(f"**{card.title}**" + (f" · :green[{t('deploypage.advised')}]" if card.recommended else ""))
+                st.caption(t("deploypage.good_at"))
+                st.markdown("\n".join("- " + md_escape(p) for p in card.pros))
+                st.caption(t("deploypage.watch_out"))
+                st.markdown("\n".join("- " + md_escape(c) for c in card.cons))
         if allowed("deploy.choose", pid):
             with st.form("deploy_choice"):
                 mode = st.radio(
                     t("deploypage.choose_mode"),
                     MODES,
                     index=MODES.index(recommendation.mode),
-                    format_func=lambda m: t(f"deploy.mode.{m}"),
+                    format_func={m: t(f"deploy.mode.{m}") for m in MODES}.__getitem__,
                     horizontal=True,
                     key="deploy_mode_pick",
                 )
                 reason = st.text_area(t("deploypage.reason"), key="deploy_reason", help=t("deploypage.reason_help"))
                 if st.form_submit_button(t("deploypage.record"), type="primary"):
+                    chosen = None
                     with user_errors(), session_scope(ws.engine) as s:
                         chosen = record_mode_choice(
                             session=s,
@@ -131,6 +143,7 @@ with advisor_tab:
                             actor=current_user(),
                             reason=reason,
                         )
+                    if chosen is not None:  # rerun only once the choice is committed
                         flash(t("deploypage.recorded", mode=t(f"deploy.mode.{chosen.mode}")))
                         st.rerun()
         else:
@@ -139,9 +152,11 @@ with advisor_tab:
         with st.expander(t("deploypage.history", count=len(history))):
             st.dataframe(history_frame(history, lang=L), hide_index=True, width="stretch")
 
+
 # --------------------------------------------------------------------------- batch scoring
 
-with score_tab:
+
+def scoring() -> None:
     with session_scope(ws.engine) as s:
         models = model_options(session=s, project_id=pid, lang=L)
         versions = list_versions(session=s, project_id=pid)
@@ -173,7 +188,7 @@ with score_tab:
             t("deploypage.source"),
             SOURCE_KINDS,
             index=SOURCE_KINDS.index(ss[SOURCE_KEY]),
-            format_func=lambda k: t(f"deploypage.source.{k}"),
+            format_func={k: t(f"deploypage.source.{k}") for k in SOURCE_KINDS}.__getitem__,
             horizontal=True,
             key="deploy_source_pick",
             on_change=_remember,
@@ -195,7 +210,9 @@ with score_tab:
                     t("deploypage.version"),
                     ids,
                     index=ids.index(ss[VERSION_KEY]),
-                    format_func=lambda i: t("deploypage.version_option", label=by_id[i].label, rows=by_id[i].n_rows),
+                    format_func={
+                        i: t("deploypage.version_option", label=v.label, rows=v.n_rows) for i, v in by_id.items()
+                    }.__getitem__,
                     key="deploy_version_pick",
                     on_change=_remember,
                     args=(VERSION_KEY, "deploy_version_pick"),
@@ -216,7 +233,7 @@ with score_tab:
             key_column = left.selectbox(
                 t("deploypage.key"),
                 ["", *columns],
-                format_func=lambda c: c or t("deploypage.key_auto"),
+                format_func={"": t("deploypage.key_auto"), **{c: c for c in columns}}.__getitem__,
                 key="deploy_key_pick",
                 help=t("deploypage.key_help"),
             )
@@ -285,3 +302,11 @@ with score_tab:
     jobs = jobs_panel(pid, KINDS)
     if any(j.status == "succeeded" for j in jobs):
         st.page_link("pages/predictions.py", label=t("deploypage.go_predictions"), icon=":material/monitoring:")
+
+
+with advisor_tab:
+    if advisor_tab.open:
+        advisor()
+with score_tab:
+    if score_tab.open:
+        scoring()

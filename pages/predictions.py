@@ -35,6 +35,7 @@ from mlcore.deploy.scoring import (
     segment_table,
     segment_values,
     source_text,
+    top_frame,
     trend_figure,
 )
 from mlcore.markdown import md_escape
@@ -190,7 +191,7 @@ if batch.has_positive:
     which = filter_cols[-1].selectbox(
         t("predpage.which"),
         ["all", "positive", "negative"],
-        format_func=lambda w: t(f"predpage.which.{w}", outcome=outcome),
+        format_func={w: t(f"predpage.which.{w}", outcome=outcome) for w in ("all", "positive", "negative")}.__getitem__,
         key=f"pred_which_{batch.id}",
     )
     positive = None if which == "all" else which == "positive"
@@ -227,10 +228,14 @@ with user_errors():
     top = top_rows(batch.id, completed, int(n_top), fkey, L, filters)
 if top:
     st.dataframe(
-        rows_frame(top, batch=batch, lang=L),
+        top_frame(top, batch=batch, lang=L),
         hide_index=True,
         width="stretch",
-        column_config={"id": None},
+        column_config={
+            "id": None,
+            t("deploy.csv.score"): st.column_config.NumberColumn(format="%.3f"),
+            t("deploy.csv.reasons"): st.column_config.TextColumn(width="large"),
+        },
     )
     if not any(item.reasons_text for item in top):
         st.caption(t("predpage.no_reasons"))
@@ -243,7 +248,7 @@ keys = [item.row.row_key for item in top]
 picked = left.selectbox(
     t("predpage.drill_pick"),
     ["", *keys],
-    format_func=lambda k: k or t("predpage.drill_none"),
+    format_func={"": t("predpage.drill_none"), **{k: k for k in keys}}.__getitem__,
     key=f"pred_drill_pick_{batch.id}",
 )
 typed = right.text_input(t("predpage.drill_key"), key=f"pred_drill_key_{batch.id}", max_chars=300)
@@ -281,7 +286,10 @@ cursors = ss.setdefault(PAGES_KEY, {}).setdefault(page_key, [None])
 with user_errors():
     page = page_of(batch.id, completed, fkey, cursors[-1], filters)
     st.dataframe(
-        rows_frame(page.rows, batch=batch, lang=L), hide_index=True, width="stretch", column_config={"id": None}
+        rows_frame(page.rows, batch=batch, lang=L),
+        hide_index=True,
+        width="stretch",
+        column_config={"id": None, t("deploy.csv.score"): st.column_config.NumberColumn(format="%.3f")},
     )
     first_row = (len(cursors) - 1) * PAGE_SIZE + 1
     st.caption(t("predpage.page_of", first=first_row, last=first_row + len(page.rows) - 1, total=f"{summary.n_rows:,}"))

@@ -570,7 +570,7 @@ def _ranked(
     conn = session.connection()
     if json_text and conn.dialect.name == "sqlite" and conn.dialect.paramstyle == "qmark":
         # Many rows of plain values: skip SQLAlchemy's per-row result processing.
-        compiled = stmt.compile(dialect=conn.dialect)
+        compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
         values = compiled.construct_params()
         parameters = tuple(values[name] for name in compiled.positiontup or ())
         return conn.exec_driver_sql(str(compiled), parameters).fetchall(), wanted

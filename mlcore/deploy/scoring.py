@@ -58,7 +58,7 @@ from mlcore.deploy.batch import (
     score_batch,
     table_chunks,
 )
-from mlcore.deploy.dashboard import BatchInfo, RowDetail, RowFilter, TrendPoint, export_csv
+from mlcore.deploy.dashboard import BatchInfo, RowDetail, RowFilter, TopRow, TrendPoint, export_csv, rows_frame
 from mlcore.errors import InputError, MLCoreError, NotFound
 from mlcore.i18n import translate
 from mlcore.jobs import ACTIVE, JobCancelled, JobContext, job_kind
@@ -70,6 +70,7 @@ from mlcore.store.models_modeling import TrainingRun
 __all__ = [
     "MAX_AGNOSTIC_EXPLAIN_ROWS",
     "ROW_NUMBER_COLUMN",
+    "SHOWN_VALUES_MAX_ROWS",
     "SOURCE_KINDS",
     "BatchOption",
     "ModelOption",
@@ -93,7 +94,9 @@ __all__ = [
     "segment_values",
     "source_text",
     "submit_batch_scoring",
-    "tradeoffs_frame",
+    "TradeoffCard",
+    "top_frame",
+    "tradeoff_cards",
     "trend_figure",
     "version_columns",
 ]
@@ -106,6 +109,8 @@ MAX_AGNOSTIC_EXPLAIN_ROWS = 2_000
 calls per row; tree and linear models have no limit."""
 ROW_NUMBER_COLUMN = "row"
 """The key made up when the rows have no identifier: the row's position in the input (from 0)."""
+SHOWN_VALUES_MAX_ROWS = 200_000
+"""Batches up to this many rows keep each row's feature values (at most 20) for the one-row drill-down."""
 CHUNK_ROWS: int | None = None
 """Rows scored at a time (None: :func:`~mlcore.deploy.batch.score_batch` picks from the number of features)."""
 MAX_QUERY_CHARS = 10_000
@@ -170,18 +175,18 @@ class _Prepared:
     columns: tuple[str, ...] | None
 
 
-def _columns_option(value: object, *, name: str) -> tuple[str, ...]:
+def _columns_option(value: object) -> tuple[str, ...]:
     """A list of column names (a comma-separated text is accepted, as typed on the command line)."""
     if value is None:
         return ()
     if isinstance(value, str):
-        items = [v.strip() for v in value.split(",")]
+        items = [v.strip() for v in value.split(",") if v.strip()]
     elif isinstance(value, Sequence):
         items = [v.strip() if isinstance(v, str) else v for v in value]
     else:
-        raise InputError("scoring.bad_columns", option=name, value=_short(value))
+        raise InputError("scoring.bad_columns", value=_short(value))
     if not all(isinstance(v, str) and v for v in items):
-        raise InputError("scoring.bad_columns", option=name, value=_short(value))
+        raise InputError("scoring.bad_columns", value=_short(value))
     return tuple(str(v) for v in items)
 
 
@@ -420,7 +425,8 @@ def submit_batch_scoring(
         saved in the evaluation stage for the model, else 0.5. Regression: optional cut-off.
     explain : bool
         Store the three strongest SHAP reasons of each row (tree and linear models: any number of rows;
-        other models at most :data:`MAX_AGNOSTIC_EXPLAIN_ROWS`).
+        other models at most :data:`MAX_AGNOSTIC_EXPLAIN_ROWS`). Whatever this says, batches of up to
+        :data:`SHOWN_VALUES_MAX_ROWS` rows keep each row's feature values for the drill-down.
     batch_key : str, optional
         The batch's name; running a batch with the same name again replaces it. Default: derived from
         the source's content and the model version (:func:`~mlcore.deploy.batch.batch_key_for`).
@@ -494,7 +500,7 @@ def _submit(
         check_environment(run.environment)
         features = list(run.features)
         explainer = _explainer_kind(version.family, run) if explain else None
-    segments = _columns_option(segment_columns, name="segments")
+    segments = _columns_option(segment_columns)
     if len(segments) > MAX_SEGMENTS:
         raise InputError("deploy.too_many_segments", maximum=MAX_SEGMENTS, count=len(segments))
     key = key_column.strip() if isinstance(key_column, str) and key_column.strip() else None
@@ -960,7 +966,10 @@ def _score(ctx: JobContext, params: dict[str, Any], source: dict[str, Any]) -> d
         def reasons(chunk: pd.DataFrame) -> pd.DataFrame:
             return reasons_for_rows(pipeline, chunk, key_column=key, class_label=class_label, specs=specs)
 
-    shown = [s.name for s in specs][:MAX_SHOWN_COLUMNS]
+    # Each row's input values make the drill-down readable, but cost about half the writing time again:
+    # kept for batches of known, moderate size only.
+    keep_values = total is not None and total <= SHOWN_VALUES_MAX_ROWS
+    shown = [s.name for s in specs][:MAX_SHOWN_COLUMNS] if keep_values else []
 
     def report(fraction: float, message: str, /, **values: Any) -> None:
         ctx.progress(0.03 + 0.94 * fraction, message, **values)
@@ -1139,18 +1148,36 @@ def mode_choice_history(*, session: Session, project_id: int, limit: int = 20) -
     return tuple(out)
 
 
-def tradeoffs_frame(recommendation: Recommendation, *, lang: str = "en") -> pd.DataFrame:
-    """Each mode (the advised one first) with what it is good at and what to watch out for."""
-    return pd.DataFrame(
-        [
-            (
-                _t(f"deploy.mode.{t.mode}", lang) + (" ✓" if t.mode == recommendation.mode else ""),
-                "\n".join("• " + p for p in t.pros_text(lang)),
-                "\n".join("• " + c for c in t.cons_text(lang)),
-            )
-            for t in recommendation.tradeoffs
-        ],
-        columns=[_t("scoring.col.mode", lang), _t("scoring.col.good", lang), _t("scoring.col.watch", lang)],
+@dataclass(frozen=True)
+class TradeoffCard:
+    """One deployment mode's trade-offs in words, for a card on the page."""
+
+    mode: str
+    title: str
+    recommended: bool
+    pros: tuple[str, ...]
+    cons: tuple[str, ...]
+
+
+def tradeoff_cards(recommendation: Recommendation, *, lang: str = "en") -> tuple[TradeoffCard, ...]:
+    """Each mode (the advised one first) with what it is good at and what to watch out for.
+
+    Examples
+    --------
+    >>> from mlcore.deploy.advisor import check_answers, recommend_mode
+    >>> rec = recommend_mode(check_answers(urgency="day", volume=10, period="day", event_triggered=False))
+    >>> [(c.mode, c.recommended) for c in tradeoff_cards(rec)]
+    [('batch', True), ('online', False), ('streaming', False)]
+    """
+    return tuple(
+        TradeoffCard(
+            mode=t.mode,
+            title=_t(f"deploy.mode.{t.mode}", lang),
+            recommended=t.mode == recommendation.mode,
+            pros=t.pros_text(lang),
+            cons=t.cons_text(lang),
+        )
+        for t in recommendation.tradeoffs
     )
 
 
@@ -1382,12 +1409,36 @@ def segment_table(rows: Sequence[Any], *, batch: BatchInfo, lang: str = "en") ->
     return pd.DataFrame.from_records(records)
 
 
+def _stored_text(value: Any) -> str:
+    """A value kept with a prediction (JSON: numbers as floats, dates as ISO text) as a reader writes it."""
+    if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-":
+        stamp = pd.Timestamp(value) if value[:4].isdigit() else None
+        if stamp is not None and not pd.isna(stamp):
+            return _value_texts(pd.Series([stamp]))[0]
+    return _value_texts(pd.Series([value], dtype=object))[0]
+
+
 def detail_frame(detail: RowDetail, *, lang: str = "en") -> pd.DataFrame:
-    """The drill-down row's stored input values (and class probabilities) as two text columns."""
-    records = [(str(k), _MISSING_VALUE if v is None else str(v)) for k, v in detail.values.items()]
+    """The drill-down row's stored input values (and class probabilities) as two text columns.
+
+    Examples
+    --------
+    >>> _stored_text(3.0), _stored_text("2025-05-14T00:00:00.000"), _stored_text(None), _stored_text(0.123456)
+    ('3', '2025-05-14', '—', '0.1235')
+    """
+    records = [(str(k), _stored_text(v)) for k, v in detail.values.items()]
     for label, p in (detail.probabilities or {}).items():
         records.append((_t("scoring.probability_of", lang, label=label), f"{float(p):.3f}"))
     return pd.DataFrame(records, columns=[_t("scoring.col.column", lang), _t("scoring.col.value", lang)])
+
+
+def top_frame(rows: Sequence[TopRow], *, batch: BatchInfo, lang: str = "en") -> pd.DataFrame:
+    """The highest-score rows for display, each row's reasons on one line (``;`` between them)."""
+    frame = rows_frame(rows, batch=batch, lang=lang)
+    column = _t("deploy.csv.reasons", lang)
+    if column in frame.columns:
+        frame[column] = frame[column].str.replace("\n", "; ", regex=False)
+    return frame
 
 
 def csv_bytes(*, engine: Engine, project_id: int, batch_id: int, filters: RowFilter | None, lang: str = "en") -> bytes:

@@ -121,10 +121,15 @@ def ws(deployed_template, tmp_path, monkeypatch):
     workspace.engine.dispose()
 
 
-def _open(ws, who, page, *, lang="en"):
+SCORE_TAB = {"en": "Score a batch", "es": "Puntuar un lote"}
+
+
+def _open(ws, who, page, *, lang="en", score=False):
     at = signed_in_app(ws, who)
     if lang != "en":
         at.sidebar.selectbox(key="lang_picker").select(lang).run()
+    if score:  # only the open tab runs
+        at.session_state["deploy_tab"] = SCORE_TAB[lang]
     at.switch_page(page).run()
     assert not at.exception, at.exception
     return at
@@ -140,7 +145,9 @@ def _batches(ws):
 )
 def test_both_pages_render_in_both_languages(ws, lang, deploy_title, predict_title):
     at = _open(ws, ENGINEER, DEPLOY, lang=lang)
-    assert at.title[0].value.startswith(deploy_title)
+    assert at.title[0].value.startswith(deploy_title) and at.selectbox(key="deploy_urgency")
+    at.session_state["deploy_tab"] = SCORE_TAB[lang]
+    at.run()
     assert at.button(key="deploy_run") and at.selectbox(key="deploy_model_pick").value == "churn@1"
     at.switch_page(PREDICT).run()
     assert not at.exception and at.title[0].value == predict_title
@@ -158,10 +165,12 @@ def test_advisor_recommends_and_records_the_choice_with_a_reason(ws):
     at.radio(key="deploy_mode_pick").set_value("batch")
     at.button(key="FormSubmitter:deploy_choice-Record this choice").click().run()
     assert any("write why" in e for e in texts(at, "error"))  # a choice against the advice needs a reason
-    at.text_area(key="deploy_reason").input("Scores can be precomputed every night").run()
+    at.radio(key="deploy_mode_pick").set_value("batch")
+    at.text_area(key="deploy_reason").input("Scores can be precomputed every night")
     at.button(key="FormSubmitter:deploy_choice-Record this choice").click().run()
     assert not at.exception
-    assert any("Batch" in s for s in texts(at, "success"))
+    assert any(s.startswith("Deployment mode recorded: Batch") for s in texts(at, "success"))
+    assert any("Deployment mode in force" in s for s in texts(at, "success"))
     with session_scope(ws.engine) as s:
         history = mode_choice_history(session=s, project_id=1)
     assert [(c.mode, c.recommended, c.reason) for c in history] == [
@@ -170,7 +179,7 @@ def test_advisor_recommends_and_records_the_choice_with_a_reason(ws):
 
 
 def test_run_a_batch_from_the_page_then_open_its_dashboard(ws):
-    at = _open(ws, ENGINEER, DEPLOY)
+    at = _open(ws, ENGINEER, DEPLOY, score=True)
     at.radio(key="deploy_source_pick").set_value("dataset_version").run()
     next_month = next(o for o in at.selectbox(key="deploy_version_pick").options if "next_month" in o)
     at.selectbox(key="deploy_version_pick").select(next_month).run()
@@ -179,6 +188,7 @@ def test_run_a_batch_from_the_page_then_open_its_dashboard(ws):
     at.button(key="deploy_run").click().run()
     assert not at.exception and not texts(at, "error")
     assert any("Scoring started" in s for s in texts(at, "success"))
+    assert at.session_state["deploy_tab"] == "Score a batch"  # the page stays on the job's tab
     wait_for_jobs(ws, timeout=120)
     with session_scope(ws.engine) as s:
         job = next(j for j in list_jobs(session=s, project_id=1) if j.kind == "predict_batch")
@@ -220,22 +230,25 @@ def test_dashboard_filters_drills_down_pages_and_downloads(ws):
     assert len(before) == 50 and not set(before["key"]) & set(after["key"])
     at.button(key="pred_prev").click().run()
     assert list(at.dataframe[-1].value["key"]) == list(before["key"])
-    # download: the button is there; the file is the filtered rows, formula-safe
+    # download: the button is there; the file holds the filtered rows, formula-safe
     assert at.get("download_button")
-    from mlcore.deploy.dashboard import RowFilter
+    from mlcore.deploy.dashboard import RowFilter, batch_summary
 
-    data = csv_bytes(
-        engine=ws.engine, project_id=1, batch_id=batch.id, filters=RowFilter(segments={"region": [chosen]})
-    ).decode("utf-8-sig")
+    flagged = RowFilter(min_score=0.5)
+    data = csv_bytes(engine=ws.engine, project_id=1, batch_id=batch.id, filters=flagged).decode("utf-8-sig")
     lines = data.strip().splitlines()
-    assert lines[0].startswith("key,score") and len(lines) - 1 == int(shown[0].split()[1].replace(",", ""))
+    with session_scope(ws.engine) as s:
+        expected = batch_summary(session=s, project_id=1, batch_id=batch.id, filters=flagged).n_rows
+    assert lines[0].startswith('"key","score"') and len(lines) - 1 == expected > 0
 
 
 def test_a_viewer_sees_no_write_controls_and_mlcore_refuses(ws):
     at = _open(ws, VIEWER, DEPLOY)
-    assert "deploy_run" not in [b.key for b in at.button]
     assert all("deploy_choice" not in str(b.key) for b in at.button)
-    assert len(at.info) >= 2  # why the controls are hidden, and whom to ask
+    assert any("look at this page but not change it" in i for i in texts(at, "info"))
+    at = _open(ws, VIEWER, DEPLOY, score=True)
+    assert "deploy_run" not in [b.key for b in at.button]
+    assert any("look at this page but not change it" in i for i in texts(at, "info"))
     with pytest.raises(PermissionDenied):
         submit_batch_scoring(
             engine=ws.engine,
@@ -249,7 +262,7 @@ def test_a_viewer_sees_no_write_controls_and_mlcore_refuses(ws):
 
 
 def test_bad_input_says_what_is_wrong_and_keeps_the_form(ws):
-    at = _open(ws, ENGINEER, DEPLOY)
+    at = _open(ws, ENGINEER, DEPLOY, score=True)
     at.radio(key="deploy_source_pick").set_value("query").run()
     at.text_area(key="deploy_query").input("DELETE FROM customers").run()
     at.text_input(key="deploy_url").input("sqlite:///nowhere.db").run()

@@ -393,3 +393,62 @@ def test_train_with_a_recipe(recipe_cli):
     assert result.stdout.splitlines()[0] == "run 1" and "logistic_regression" in result.stdout
     missing = _run("train", "--project", "P", "--dataset", "churn v1", "--recipe", "nope@3")
     assert missing.exit_code == 2 and "nope@3" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- batch predictions (issue 11)
+
+
+def _production(trained_cli) -> None:
+    assert _run("models", "register", "--project", "P", "--candidate", "2", "--name", "churn").exit_code == 0
+    assert _run("models", "promote", "churn@1", "--project", "P", "--stage", "staging").exit_code == 0
+    assert _run("models", "promote", "churn@1", "--project", "P", "--stage", "production").exit_code == 0
+
+
+def test_predict_batch_scores_prints_the_batch_and_replaces_on_rerun(trained_cli, tmp_path):
+    _production(trained_cli)
+    args = ["predict", "batch", "--project", "P", "--model", "churn", "--dataset", "churn v1"]
+    first = _run(*args, "--segments", "region,contract", "--batch-key", "nightly")
+    assert first.exit_code == 0, first.output
+    lines = first.stdout.splitlines()
+    assert lines[0] == "batch 1: nightly" and "240 rows scored with churn@1" in lines[1]
+    assert "predicted positive:" in lines[1] and "%" in lines[1]
+    again = _run(*args, "--segments", "region,contract", "--batch-key", "nightly")
+    assert again.exit_code == 0 and again.stdout.startswith("batch 2: nightly") and "replaced batch 1" in again.stdout
+    csv = tmp_path / "churn.csv"  # the file the data came from, as a cron job would pass it
+    explained = _run(
+        "predict", "batch", "--project", "P", "--model", "churn@production", "--input", str(csv), "--explain"
+    )
+    assert explained.exit_code == 0, explained.output
+    assert explained.stdout.startswith("batch 3: auto-")
+
+
+def test_predict_batch_bad_arguments_exit_2_with_one_line(trained_cli, tmp_path, monkeypatch):
+    _production(trained_cli)
+    db = tmp_path / "shop.db"
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("create table customers (id integer)")
+    base = ["predict", "batch", "--project", "P"]
+    cases = [
+        (["--model", "churn"], "exactly one"),
+        (["--model", "churn", "--dataset", "churn v1", "--input", "x.csv"], "exactly one"),
+        (["--model", "churn", "--query", "DELETE FROM customers", "--url", f"sqlite:///{db}"], "SELECT"),
+        (["--model", "churn", "--query", "SELECT * FROM customers"], "URL"),
+        (["--model", "churn", "--dataset", "churn v1", "--url", "sqlite://"], "--query"),
+        (["--model", "nope", "--dataset", "churn v1"], "nope"),
+        (["--model", "churn", "--dataset", "churn v1", "--segments", "a,b,c,d"], "at most 3"),
+        (["--model", "churn", "--dataset", "churn v1", "--segments", "=cmd|' /C calc'!A0"], "not in the rows"),
+        (["--model", "churn", "--dataset", "churn v1", "--threshold", "2"], "threshold"),
+        (["--model", "churn", "--dataset", "churn v1", "--key", "nope"], "nope"),
+        (["--model", "churn", "--input", str(tmp_path / "missing.csv")], "not found"),
+    ]
+    for args, needle in cases:
+        result = _run(*base, *args)
+        message = result.stderr.strip()
+        assert result.exit_code == 2, (args, result.output)
+        assert message.startswith("error:") and len(message.splitlines()) == 1 and "Traceback" not in result.output
+        assert needle in message, (args, message)
+    monkeypatch.setenv("MLCORE_LANG", "es")
+    result = _run(*base, "--model", "churn")
+    assert result.exit_code == 2 and "exactamente un origen" in result.stderr

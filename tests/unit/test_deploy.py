@@ -765,6 +765,9 @@ def test_csv_export_is_formula_safe_and_streamed(env, model):
         limited = b"".join(d.export_csv(**where, max_rows=10))
         with pytest.raises(InputError):
             list(d.export_csv(**where, max_rows=MAX_ROWS_OUT + 1))
+        first_region = frame["region"][0]
+        segment = d.RowFilter(segments={"region": [first_region, "none such"]})
+        filtered = b"".join(d.export_csv(**where, filters=segment))  # an IN (...) filter on the fast path
         detail = d.prediction_detail(**where, row_key=frame["customer"][0])
         assert detail.row.row_key == frame["customer"][0] and detail.row.segments["region"] == frame["region"][0]
     assert len(chunks) == 1 + 3 and chunks[0] == b"\xef\xbb\xbf"
@@ -782,6 +785,8 @@ def test_csv_export_is_formula_safe_and_streamed(env, model):
     assert any("<script>" in row[0] for row in body)  # kept as inert text, not dropped
     assert all(row[-1].startswith("'=2+5 = ") for row in body)
     assert [float(row[1]) for row in body] == sorted((float(row[1]) for row in body), reverse=True)
+    in_segment = list(csv.reader(io.StringIO(filtered.decode("utf-8-sig"))))[1:]
+    assert len(in_segment) == int((frame["region"] == first_region).sum()) > 0
     spanish = next(csv.reader(io.StringIO(whole.decode("utf-8-sig"))))
     assert spanish[:4] == ["clave", "puntaje", "predicción", "predicho positivo"] and spanish[-1] == "razones"
 

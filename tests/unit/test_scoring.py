@@ -491,8 +491,9 @@ def test_dashboard_views_filters_and_formula_safe_csv(env, tmp_path):
     assert scoring.source_text(batch, lang="es").endswith("evil.csv")
     with session_scope(ws.engine) as s:
         detail = d.prediction_detail(session=s, project_id=project_id, batch_id=batch.id, row_key="=cmd|' /C calc'!A0")
-    shown = scoring.detail_frame(detail, lang="en")
-    assert "tenure_months" in set(shown.iloc[:, 0])
+    shown = scoring.detail_frame(detail, lang="en").set_index("Column")["Value"]
+    assert shown["tenure_months"] == str(int(frame.loc[0, "tenure_months"]))  # 12, not 12.0
+    assert len(shown["signup_date"]) == 10  # a date, without midnight
     assert scoring.percent_text(0.5, lang="en") == "50.0%" and scoring.percent_text(None) == "—"
 
 
@@ -522,5 +523,6 @@ def test_advisor_helpers_history_and_defaults(env):
     assert [(c.mode, c.recommended, c.reason) for c in history] == [("batch", "online", "cheap")]
     frame = scoring.history_frame(history, lang="es")
     assert frame.iloc[0, 2].startswith("Por lotes")
-    trade = scoring.tradeoffs_frame(recommend_mode(answers), lang="en")
-    assert trade.iloc[0, 0].endswith("✓") and len(trade) == 3
+    cards = scoring.tradeoff_cards(recommend_mode(answers), lang="es")
+    assert [c.recommended for c in cards] == [True, False, False] and cards[0].title == "Servicio web en línea"
+    assert all(c.pros and c.cons for c in cards)
