@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -358,3 +358,17 @@ def _sleep_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         ctx.progress(i / steps, "jobs.sleeping", step=i + 1, steps=steps)
         time.sleep(float(params.get("seconds", 0.1)))
     return {"steps": steps}
+
+
+def active_job(session: Session, *, kind: str, project_id: int, match: Mapping[str, Any]) -> int | None:
+    """A queued or running job of this kind in the project whose parameters include ``match``.
+
+    Submitting functions return it instead of queueing the same work twice (a double click, two tabs).
+    """
+    jobs = session.exec(
+        select(Job).where(Job.kind == kind, Job.project_id == project_id, col(Job.status).in_(ACTIVE))
+    ).all()
+    for job in jobs:
+        if all(job.params.get(k) == v for k, v in match.items()):
+            return job.id
+    return None

@@ -42,7 +42,7 @@ from mlcore.data.quality import QualityReport
 from mlcore.data.versions import VersionSummary, create_version, get_version, read_version
 from mlcore.errors import ConflictError, InputError, NotFound
 from mlcore.i18n import translate
-from mlcore.jobs import ACTIVE, JobContext, job_kind
+from mlcore.jobs import JobContext, active_job, job_kind
 from mlcore.store.engine import session_scope
 from mlcore.store.models import (
     Dataset,
@@ -307,15 +307,6 @@ def suggested_exclusions(*, session: Session, store: ArtifactStore, version_id: 
 # --------------------------------------------------------------------------- the job
 
 
-def _active_job(session: Session, *, project_id: int, match: Mapping[str, Any]) -> int | None:
-    jobs = session.exec(
-        select(Job).where(Job.kind == "label_issues", Job.project_id == project_id, col(Job.status).in_(ACTIVE))
-    ).all()
-    for job in jobs:
-        if all(job.params.get(k) == v for k, v in match.items()):
-            return job.id
-    return None
-
 
 def submit_label_issues(
     *,
@@ -371,7 +362,7 @@ def submit_label_issues(
         if isinstance(cv, bool) or not isinstance(cv, int) or not 2 <= cv <= max(version.n_rows, 2):
             raise InputError("labeling.bad_folds", folds=str(cv), rows=version.n_rows)
         match = {"mode": "detect", "version_id": version_id, "exclude": sorted(exclude), "cv": cv}
-        running = _active_job(session, project_id=project_id, match=match)
+        running = active_job(session, kind="label_issues", project_id=project_id, match=match)
         if running is not None:
             return running
         job = submit_job(
@@ -1496,7 +1487,7 @@ def submit_label_effect(
         if version.operation != "label_decisions" or "run_id" not in version.recipe:
             raise InputError("label_review.error.not_a_review_version", label=version.label)
         match = {"mode": "effect", "version_id": version_id}
-        running = _active_job(session, project_id=project_id, match=match)
+        running = active_job(session, kind="label_issues", project_id=project_id, match=match)
         if running is not None:
             return running
         job = submit_job(

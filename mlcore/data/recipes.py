@@ -45,10 +45,10 @@ from mlcore.data.understanding import version_roles
 from mlcore.data.versions import VersionSummary, create_version, get_version, read_version
 from mlcore.errors import ConflictError, InputError, NotFound
 from mlcore.i18n import translate
-from mlcore.jobs import ACTIVE, JobContext, job_kind
+from mlcore.jobs import JobContext, active_job, job_kind
 from mlcore.naming import check_name
 from mlcore.store.engine import session_scope
-from mlcore.store.models import Dataset, DatasetVersion, Job, Project, User
+from mlcore.store.models import Dataset, DatasetVersion, Project, User
 from mlcore.store.models_preparation import RecipeRecord
 
 __all__ = [
@@ -655,15 +655,6 @@ def _reused_states(
     return [s.get("state") if isinstance(s, Mapping) else None for s in steps]
 
 
-def _active_job(session: Session, *, project_id: int, match: Mapping[str, Any]) -> int | None:
-    jobs = session.exec(
-        select(Job).where(Job.kind == "recipe_apply", Job.project_id == project_id, col(Job.status).in_(ACTIVE))
-    ).all()
-    for job in jobs:
-        if all(job.params.get(k) == v for k, v in match.items()):
-            return job.id
-    return None
-
 
 def submit_recipe_apply(
     *,
@@ -739,7 +730,7 @@ def submit_recipe_apply(
             "fingerprint": recipe.fingerprint,
             "reuse_states_from": reuse_states_from,
         }
-        running = _active_job(session, project_id=project_id, match=match)
+        running = active_job(session, kind="recipe_apply", project_id=project_id, match=match)
         if running is not None:
             return running
         job = submit_job(

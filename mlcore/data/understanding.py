@@ -40,13 +40,12 @@ from mlcore.data.quality import CHECKS, MAX_ROWS_LISTED, STATUSES, Finding, Qual
 from mlcore.data.versions import VersionSummary, get_version, read_version
 from mlcore.errors import ConflictError, InputError, MLCoreError, NotFound
 from mlcore.i18n import translate
-from mlcore.jobs import ACTIVE, JobContext, job_kind
+from mlcore.jobs import JobContext, active_job, job_kind
 from mlcore.store.engine import session_scope
 from mlcore.store.models import (
     Dataset,
     DatasetVersion,
     FindingAck,
-    Job,
     ProfileReport,
     Project,
     ProjectSettings,
@@ -439,16 +438,6 @@ def sandboxed_html(document: str, *, title: str = "") -> str:
     )
 
 
-def _active_job(session: Session, *, kind: str, project_id: int, match: Mapping[str, Any]) -> int | None:
-    """A queued or running job of this kind whose parameters include ``match``."""
-    jobs = session.exec(
-        select(Job).where(Job.kind == kind, Job.project_id == project_id, col(Job.status).in_(ACTIVE))
-    ).all()
-    for job in jobs:
-        if all(job.params.get(k) == v for k, v in match.items()):
-            return job.id
-    return None
-
 
 def submit_profile(
     *,
@@ -508,7 +497,7 @@ def submit_profile(
         found = cached_profile(session=session, store=store, dataset_sha256=version.sha256, mode=mode)
         if found is not None:
             return ProfileRequest(mode=mode, cached=found)
-        running = _active_job(
+        running = active_job(
             session, kind="profile", project_id=project_id, match={"dataset_sha256": version.sha256, "mode": mode}
         )
         if running is not None:
@@ -867,7 +856,7 @@ def submit_quality(
             _version_in_project(session, project_id=project_id, version_id=other_version_id)
         thresholds = get_quality_settings(session=session, project_id=project_id).thresholds.to_dict()
         match = {"version_id": version_id, "other_version_id": other_version_id, "thresholds": thresholds}
-        running = _active_job(session, kind="quality", project_id=project_id, match=match)
+        running = active_job(session, kind="quality", project_id=project_id, match=match)
         if running is not None:
             return running
         job = submit_job(

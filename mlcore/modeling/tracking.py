@@ -40,7 +40,7 @@ from mlcore.data.understanding import version_roles
 from mlcore.data.versions import VersionSummary, get_version, list_versions, read_version
 from mlcore.errors import ConflictError, InputError, NotFound
 from mlcore.i18n import translate
-from mlcore.jobs import ACTIVE, JobCancelled, JobContext, job_kind
+from mlcore.jobs import JobCancelled, JobContext, active_job, job_kind
 from mlcore.modeling.environment import check_environment, environment_fingerprint
 from mlcore.modeling.training import (
     MAX_N_ITER,
@@ -63,7 +63,7 @@ from mlcore.modeling.training import (
 from mlcore.planning.canvas import METRICS as CANVAS_METRICS
 from mlcore.planning.canvas import metric_direction
 from mlcore.store.engine import session_scope
-from mlcore.store.models import Dataset, DatasetVersion, Job, Project, QualityRun, User, utcnow
+from mlcore.store.models import Dataset, DatasetVersion, Project, QualityRun, User, utcnow
 from mlcore.store.models_modeling import (
     ModelVersion,
     RegisteredModel,
@@ -232,15 +232,6 @@ def _user_name(session: Session, user_id: int | None) -> str:
     user = session.get(User, user_id) if user_id is not None else None
     return (user.display_name or user.name) if user is not None else ""
 
-
-def _active_job(session: Session, *, kind: str, project_id: int, match: Mapping[str, Any]) -> int | None:
-    jobs = session.exec(
-        select(Job).where(Job.kind == kind, Job.project_id == project_id, col(Job.status).in_(ACTIVE))
-    ).all()
-    for job in jobs:
-        if all(job.params.get(k) == v for k, v in match.items()):
-            return job.id
-    return None
 
 
 def _float(value: Any) -> float:
@@ -896,7 +887,7 @@ def submit_training(
         if spec.recipe_id is not None:
             _check_recipe(session, spec, project_id=project_id, version=version)
         match = {"version_id": version_id, "spec": spec.to_json()}
-        running = _active_job(session, kind="train", project_id=project_id, match=match)
+        running = active_job(session, kind="train", project_id=project_id, match=match)
         if running is not None:
             return running
         job = submit_job(
@@ -2965,7 +2956,7 @@ def submit_reproduce(
         require(session=session, user=session.get(User, actor_id), action="model.train", project_id=project_id)
         _run_row(session, project_id=project_id, run_id=run_id)
         match = {"run_id": run_id}
-        running = _active_job(session, kind="reproduce", project_id=project_id, match=match)
+        running = active_job(session, kind="reproduce", project_id=project_id, match=match)
         if running is not None:
             return running
         job = submit_job(
