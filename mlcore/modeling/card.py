@@ -14,6 +14,7 @@ import pandas as pd
 
 from mlcore.errors import InputError
 from mlcore.i18n import LANGUAGES, translate
+from mlcore.markdown import md_cell, md_escape
 from mlcore.modeling.environment import PACKAGES
 from mlcore.modeling.training import CandidateResult
 
@@ -121,23 +122,8 @@ class ModelCardData:
 
 # ----------------------------------------------------------------------------- Markdown
 
-# Characters with inline meaning anywhere (emphasis, code, links, HTML, tables, entities, strike-through).
-_MD_INLINE = re.compile(r"([\\`*_\[\]<>|&~])")
-# Constructs that only count at the start of a line: headings, lists, quotes, setext underlines.
-_MD_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])")
-
-
-def _md(text: str) -> str:
-    """Escape Markdown so that user text is shown as typed, never interpreted."""
-    lines = _MD_INLINE.sub(r"\\\1", text).split("\n")
-    return "\n".join(
-        _MD_LINE_START.sub(lambda m: m.group(1) + m.group(2)[:-1] + "\\" + m.group(2)[-1], line) for line in lines
-    )
-
-
-def _cell(text: str) -> str:
-    """A table cell: one line, inline Markdown escaped (a cell never starts a line, so no block escapes)."""
-    return _MD_INLINE.sub(r"\\\1", " ".join(str(text).split()))
+_md = md_escape
+_cell = md_cell
 
 
 def _number(value: Any, lang: str) -> str:

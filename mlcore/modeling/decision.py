@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import math
-import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any, Literal
 
 from mlcore.errors import InputError
 from mlcore.i18n import LANGUAGES, translate
+from mlcore.markdown import md_cell, md_escape
 from mlcore.modeling.evaluation import Leaderboard, PairedComparison, ThresholdMetrics
 from mlcore.modeling.stress import (
     FairnessReport,
@@ -886,31 +886,13 @@ def _build_card(card: ModelCardSections, lang: str) -> list[_Block]:
 
 # ----------------------------------------------------------------------------- Markdown
 
-# Characters with inline meaning anywhere (emphasis, code, links, images, HTML, tables, entities,
-# strike-through); "(" and "!" only matter next to "[" and "]", which are escaped.
-_MD_INLINE = re.compile(r"([\\`*_\[\]<>|&~])")
-# Constructs that only count at the start of a line: headings, lists, quotes, setext underlines.
-_MD_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])")
-
-
-def _md(text: str) -> str:
-    """Escape Markdown so that text is shown as typed, never interpreted (no HTML, links or layout)."""
-    lines = _MD_INLINE.sub(r"\\\1", text).split("\n")
-    return "\n".join(_MD_LINE_START.sub(_escape_last, line) for line in lines)
-
-
-def _escape_last(match: re.Match[str]) -> str:
-    marker = match.group(2)
-    return match.group(1) + marker[:-1] + "\\" + marker[-1]
+_md = md_escape
+_md_cell = md_cell
 
 
 def _md_line(text: str) -> str:
     return _md(" ".join(str(text).split()))
 
-
-def _md_cell(text: str) -> str:
-    """A table cell: one line, inline Markdown escaped (a cell never starts a block, so "1." stays as is)."""
-    return _MD_INLINE.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def _markdown(blocks: Sequence[_Block]) -> str:
