@@ -593,11 +593,18 @@ def test_each_reviewer_has_their_own_review_and_everyone_sees_them(demo):
 def test_open_concerns_reach_the_model_card(demo):
     from mlcore.modeling.evaluation_records import evaluation_card_sections, expert_concerns
 
-    _review(demo, feature="monthly_charges", verdict="implausible", comment="<b>Price</b> should raise churn.")
+    before = next((r.version for r in _reviews(demo) if r.feature == "monthly_charges"), 0)
+    _review(
+        demo,
+        feature="monthly_charges",
+        verdict="implausible",
+        comment="<b>Price</b> should raise churn.",
+        expected_version=before,
+    )
     with session_scope(demo["ws"].engine) as s:
         lines = expert_concerns(session=s, project_id=1, candidate_id=demo["hist_gradient_boosting"], lang="en")
         card = evaluation_card_sections(
             session=s, store=demo["ws"].store, project_id=1, candidate_id=demo["hist_gradient_boosting"]
         )
-    assert len(lines) == 1 and "monthly_charges" in lines[0]
+    assert lines and lines[0].startswith("monthly_charges — implausible")  # implausible first
     assert card.expert_concerns == lines
