@@ -111,7 +111,7 @@ if not signed_in:
     st.navigation(pages, position="hidden")
     sign_in_page()
     st.stop()
-page = st.navigation(pages)
+page = st.navigation(pages, expanded=True)  # every stage visible, no "View more"
 _sidebar()
 with routing():
     try:
