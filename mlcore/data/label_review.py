@@ -39,13 +39,12 @@ from mlcore.data.labeling import (
     suggest_annotation_order,
 )
 from mlcore.data.quality import QualityReport
-from mlcore.data.versions import VersionSummary, create_version, get_version, read_version
+from mlcore.data.versions import VersionSummary, create_version, get_version, read_version, version_in_project
 from mlcore.errors import ConflictError, InputError, NotFound
 from mlcore.i18n import translate
 from mlcore.jobs import JobContext, active_job, job_kind
 from mlcore.store.engine import session_scope
 from mlcore.store.models import (
-    Dataset,
     DatasetVersion,
     Job,
     LabelDecisionRow,
@@ -225,15 +224,7 @@ def get_issue_run(*, session: Session, run_id: int, project_id: int | None = Non
     return _run_view(*found)
 
 
-def _version_in_project(session: Session, *, project_id: int, version_id: int) -> VersionSummary:
-    owner = session.exec(
-        select(Dataset.project_id)
-        .join(DatasetVersion, col(DatasetVersion.dataset_id) == col(Dataset.id))
-        .where(DatasetVersion.id == version_id)
-    ).first()
-    if owner is None or owner != project_id:
-        raise NotFound("errors.version_not_found", version_id=version_id)
-    return get_version(session=session, version_id=version_id)
+_version_in_project = version_in_project
 
 
 def _check_reviewable(session: Session, *, project_id: int, version: VersionSummary) -> str:

@@ -42,13 +42,13 @@ from mlcore.data.prepare.recipe import (
 )
 from mlcore.data.prepare.steps import Schema, StepContext, StepSpec, choice_key, field_key
 from mlcore.data.understanding import version_roles
-from mlcore.data.versions import VersionSummary, create_version, get_version, read_version
+from mlcore.data.versions import VersionSummary, create_version, get_version, read_version, version_in_project
 from mlcore.errors import ConflictError, InputError, NotFound
 from mlcore.i18n import translate
 from mlcore.jobs import JobContext, active_job, job_kind
 from mlcore.naming import check_name
 from mlcore.store.engine import session_scope
-from mlcore.store.models import Dataset, DatasetVersion, Project, User
+from mlcore.store.models import Project, User
 from mlcore.store.models_preparation import RecipeRecord
 
 __all__ = [
@@ -632,15 +632,7 @@ def derived_versions(
 # --------------------------------------------------------------------------- the apply job
 
 
-def _version_in_project(session: Session, *, project_id: int, version_id: int) -> VersionSummary:
-    owner = session.exec(
-        select(Dataset.project_id)
-        .join(DatasetVersion, col(DatasetVersion.dataset_id) == col(Dataset.id))
-        .where(DatasetVersion.id == version_id)
-    ).first()
-    if owner is None or owner != project_id:
-        raise NotFound("errors.version_not_found", version_id=version_id)
-    return get_version(session=session, version_id=version_id)
+_version_in_project = version_in_project
 
 
 def _reused_states(

@@ -37,14 +37,12 @@ from mlcore.data.profiling import (
     target_relation_strength,
 )
 from mlcore.data.quality import CHECKS, MAX_ROWS_LISTED, STATUSES, Finding, QualityReport, QualityThresholds, run_checks
-from mlcore.data.versions import VersionSummary, get_version, read_version
+from mlcore.data.versions import VersionSummary, read_version, version_in_project
 from mlcore.errors import ConflictError, InputError, MLCoreError, NotFound
 from mlcore.i18n import translate
 from mlcore.jobs import JobContext, active_job, job_kind
 from mlcore.store.engine import session_scope
 from mlcore.store.models import (
-    Dataset,
-    DatasetVersion,
     FindingAck,
     ProfileReport,
     Project,
@@ -133,16 +131,7 @@ def _project(session: Session, project_id: int) -> Project:
     return project
 
 
-def _version_in_project(session: Session, *, project_id: int, version_id: int) -> VersionSummary:
-    """The version, refusing one that belongs to another project (roles are per project)."""
-    owner = session.exec(
-        select(Dataset.project_id)
-        .join(DatasetVersion, col(DatasetVersion.dataset_id) == col(Dataset.id))
-        .where(DatasetVersion.id == version_id)
-    ).first()
-    if owner is None or owner != project_id:
-        raise NotFound("errors.version_not_found", version_id=version_id)
-    return get_version(session=session, version_id=version_id)
+_version_in_project = version_in_project
 
 
 def _actor(session: Session, actor_id: int) -> User | None:

@@ -162,6 +162,19 @@ def _summaries(session: Session, *conditions: Any) -> list[VersionSummary]:
     ]
 
 
+def version_in_project(session: Session, project_id: int, version_id: int) -> VersionSummary:
+    """The version, refusing one that belongs to another project (``errors.version_not_found``):
+    roles and permissions are per project, so a version id from elsewhere must not leak through."""
+    owner = session.exec(
+        select(Dataset.project_id)
+        .join(DatasetVersion, col(DatasetVersion.dataset_id) == col(Dataset.id))
+        .where(DatasetVersion.id == version_id)
+    ).first()
+    if owner is None or owner != project_id:
+        raise NotFound("errors.version_not_found", version_id=version_id)
+    return get_version(session=session, version_id=version_id)
+
+
 def list_versions(*, session: Session, project_id: int) -> list[VersionSummary]:
     """Every version of every dataset of a project, by dataset name then number."""
     return _summaries(session, Dataset.project_id == project_id)

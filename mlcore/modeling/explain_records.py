@@ -37,7 +37,7 @@ from mlcore.audit import record_event
 from mlcore.auth import require
 from mlcore.config import Settings
 from mlcore.data.understanding import version_roles
-from mlcore.data.versions import VersionSummary, get_version, list_versions, read_version
+from mlcore.data.versions import VersionSummary, get_version, list_versions, read_version, version_in_project
 from mlcore.errors import ConflictError, InputError, NotFound
 from mlcore.i18n import translate
 from mlcore.jobs import ACTIVE, JobCancelled, JobContext, job_kind
@@ -143,15 +143,7 @@ def _user_name(session: Session, user_id: int | None) -> str:
     return (user.display_name or user.name) if user is not None else ""
 
 
-def _version_in_project(session: Session, project_id: int, version_id: int) -> VersionSummary:
-    owner = session.exec(
-        select(Dataset.project_id)
-        .join(DatasetVersion, col(DatasetVersion.dataset_id) == col(Dataset.id))
-        .where(DatasetVersion.id == version_id)
-    ).first()
-    if owner is None or owner != project_id:
-        raise NotFound("errors.version_not_found", version_id=version_id)
-    return get_version(session=session, version_id=version_id)
+_version_in_project = version_in_project
 
 
 def _candidate_and_run(session: Session, project_id: int, candidate_id: int) -> tuple[CandidateRecord, RunRecord]:

@@ -43,7 +43,7 @@ from mlcore.audit import record_event
 from mlcore.auth import require
 from mlcore.config import Limits, Settings
 from mlcore.data.understanding import version_roles
-from mlcore.data.versions import VersionSummary, get_version, list_versions, read_version
+from mlcore.data.versions import VersionSummary, get_version, list_versions, read_version, version_in_project
 from mlcore.errors import ConflictError, InputError, MLCoreError, NotFound
 from mlcore.i18n import translate
 from mlcore.jobs import JobContext, job_kind
@@ -223,10 +223,7 @@ def _int_id(value: object, name: str) -> int:
     return int(value)
 
 
-def _version_in_project(session: Session, project_id: int, version_id: int) -> VersionSummary:
-    from mlcore.modeling.tracking import _version_in_project as in_project
-
-    return in_project(session, project_id=project_id, version_id=version_id)
+_version_in_project = version_in_project
 
 
 def _scorer(pipeline: Any) -> Any:
