@@ -36,7 +36,7 @@ from sqlmodel import Session, col, select
 from mlcore.artifacts import ArtifactStore, sha256_file
 from mlcore.auth import require
 from mlcore.config import Settings
-from mlcore.data.versions import VersionSummary, list_versions
+from mlcore.data.versions import VersionSummary, version_in_project
 from mlcore.deploy.advisor import (
     PERIODS,
     URGENCIES,
@@ -211,10 +211,7 @@ def _batch_key_option(value: object) -> str | None:
 def _version_in_project(session: Session, project_id: int, version_id: object) -> VersionSummary:
     if isinstance(version_id, bool) or not isinstance(version_id, int):
         raise InputError("scoring.bad_version", value=_short(version_id, 40))
-    found = [v for v in list_versions(session=session, project_id=project_id) if v.id == version_id]
-    if not found:
-        raise NotFound("errors.version_not_found", version_id=version_id)
-    return found[0]
+    return version_in_project(session, project_id, version_id)
 
 
 def _file_format(path: Path) -> str:
